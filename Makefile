@@ -1,0 +1,43 @@
+# LISA platform. `make demo` and `make test` create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PY := $(BIN)/python
+
+.PHONY: demo run test test-unit test-integration bench lint migrate clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)  ## embedded: every service in one process, in-memory broker, SQLite under var/
+	$(PY) -m lisa.cli demo
+
+run: $(STAMP)  ## distributed: one process per service on RabbitMQ and PostgreSQL
+	$(PY) -m lisa.cli run
+
+migrate: $(STAMP)
+	$(PY) -m lisa.cli migrate
+
+test: $(STAMP)  ## every test; integration tests need RabbitMQ and PostgreSQL (skipped outside CI if absent)
+	$(PY) -m pytest -q
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+test-integration: $(STAMP)
+	$(PY) -m pytest -q -m integration
+
+bench: $(STAMP)  ## throughput/latency through the pipeline vs raw kombu; writes bench/results.md
+	$(PY) -m bench.pipeline
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,192 @@
+"""Command line: `python -m lisa.cli demo | run | service NAME | migrate | create-user | dlq-replay`.
+
+eventlet must patch the standard library before anything opens a socket, hence the first lines.
+"""
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import nameko  # noqa: E402
+from nameko.runners import ServiceRunner  # noqa: E402
+
+import shared.memory_transport  # noqa: E402,F401  (registers lisa-memory://)
+from lisa import platform  # noqa: E402
+from shared import config, migrations  # noqa: E402
+from shared.db import Database  # noqa: E402
+
+log = logging.getLogger("lisa")
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=os.environ.get("LISA_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("kombu", "amqp", "nameko", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def database_for(name: str) -> Database:
+    spec = platform.BY_NAME[name]
+    return Database(platform.load(spec.metadata), service=name).open(config.database_url(name))
+
+
+def migrate(names=None) -> None:
+    """Apply every service's migrations, then its shipped reference data."""
+    for spec in platform.SERVICES:
+        if names and spec.name not in names:
+            continue
+        migrations.upgrade(spec.name)
+        database = database_for(spec.name)
+        with database.session() as session:
+            platform.seed_reference_data(spec.name, session)
+            session.commit()
+        database.engine.dispose()
+
+
+def seed_demo() -> tuple[int, str]:
+    from lisa import demo
+
+    antenna = config.antenna_id()
+    gateway = database_for("gateway")
+    with gateway.session() as session:
+        demo.ensure_accounts(session, antenna)
+    incidents = database_for("incidents")
+    created = demo.seed_incidents(incidents, antenna)
+    gateway.engine.dispose()
+    incidents.engine.dispose()
+    return created, antenna
+
+
+def run_containers(service_classes) -> None:
+    runner = ServiceRunner()
+    for cls in service_classes:
+        runner.add_service(cls)
+
+    def shutdown(signum, frame):
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    runner.wait()
+
+
+def cmd_demo(args) -> None:
+    """Embedded: every service in this process, in-memory broker, SQLite under var/."""
+    os.environ.setdefault("LISA_AMQP_URI", config.EMBEDDED_AMQP_URI)
+    if not config.is_embedded():
+        sys.exit("make demo is the embedded mode; unset LISA_AMQP_URI or use `make run`.")
+    migrate()
+    created, antenna = seed_demo()
+    classes = [platform.load(spec.service) for spec in platform.SERVICES]
+    url = f"http://{config.http_host()}:{config.http_port()}"
+    print(f"""
+LISA platform, embedded demo: antenna '{antenna}', {created} demo incidents created now.
+  Gateway      {url}/api/v1/   (OpenAPI: {url}/api/v1/openapi.json)
+  Health       {url}/healthz  {url}/readyz   Metrics: {url}/metrics
+  Accounts     (password 'demo', embedded mode only)""")
+    from lisa.demo import DEMO_ACCOUNTS
+
+    for username, (role, organisation) in DEMO_ACCOUNTS.items():
+        print(f"    {username:<13} role {role:<14} organisation {organisation}")
+    print(f"""  Try         curl -s -X POST {url}/api/v1/auth/token -H 'Content-Type: application/json' \\
+                   -d '{{"username": "desk", "password": "demo"}}'
+""", flush=True)
+    with nameko.config.patch(config.nameko_config()):
+        run_containers(classes)
+
+
+def cmd_service(args) -> None:
+    """Distributed: one service (plus its ops endpoints) in this process."""
+    spec = platform.BY_NAME[args.name]
+    classes = [platform.load(spec.service)]
+    port = config.http_port()
+    if spec.ops:
+        classes.append(platform.load(spec.ops))
+        port = config.ops_port(spec.name) or spec.ops_port
+    log.info("starting %s (http %s:%s, broker %s)", spec.name, config.http_host(), port,
+             config.amqp_uri().split("@")[-1])
+    with nameko.config.patch(config.nameko_config(web_port=port)):
+        run_containers(classes)
+
+
+def cmd_run(args) -> None:
+    """Distributed on this machine: migrations first, then one process per service."""
+    os.environ.setdefault("LISA_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//")
+    os.environ.setdefault("LISA_DATABASE_URL", "postgresql://127.0.0.1:5432/lisa_{service}")
+    migrate()
+    processes = [subprocess.Popen([sys.executable, "-m", "lisa.cli", "service", spec.name])
+                 for spec in platform.SERVICES]
+
+    def stop(signum, frame):
+        for process in processes:
+            process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"LISA distributed: {len(processes)} processes; gateway on "
+          f"http://{config.http_host()}:{config.http_port()}; Ctrl-C stops.", flush=True)
+    while all(process.poll() is None for process in processes):
+        time.sleep(0.5)
+    stop(None, None)
+    for process in processes:
+        process.wait(timeout=20)
+
+
+def cmd_migrate(args) -> None:
+    migrate(args.services or None)
+    print("migrations applied")
+
+
+def cmd_create_user(args) -> None:
+    from services.gateway import auth
+
+    database = database_for("gateway")
+    with database.session() as session:
+        auth.create_user(session, args.username, args.password, args.role, args.organisation,
+                         args.antenna or [config.antenna_id()])
+        session.commit()
+    print(f"user {args.username} ready")
+
+
+def cmd_dlq_replay(args) -> None:
+    from shared.handlers import replay_dead_letters
+
+    print(f"replayed {replay_dead_letters(config.amqp_uri(), args.limit)} dead letters")
+
+
+def main(argv=None) -> None:
+    setup_logging()
+    parser = argparse.ArgumentParser(prog="lisa")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="embedded platform with demo data").set_defaults(
+        func=cmd_demo)
+    commands.add_parser("run", help="distributed: one process per service").set_defaults(
+        func=cmd_run)
+    service = commands.add_parser("service", help="run one service (distributed)")
+    service.add_argument("name", choices=sorted(platform.BY_NAME))
+    service.set_defaults(func=cmd_service)
+    migrate_cmd = commands.add_parser("migrate", help="apply migrations and reference data")
+    migrate_cmd.add_argument("services", nargs="*")
+    migrate_cmd.set_defaults(func=cmd_migrate)
+    user = commands.add_parser("create-user", help="create or update a user")
+    for option in ("username", "password", "role", "organisation"):
+        user.add_argument(f"--{option}", required=True)
+    user.add_argument("--antenna", action="append")
+    user.set_defaults(func=cmd_create_user)
+    replay = commands.add_parser("dlq-replay", help="republish dead-lettered events")
+    replay.add_argument("--limit", type=int)
+    replay.set_defaults(func=cmd_dlq_replay)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

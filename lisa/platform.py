@@ -1,0 +1,35 @@
+"""The services of the platform and how to import them; the one list every runner uses."""
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    service: str          # "module:Class" of the nameko service
+    ops: str | None       # its /healthz /readyz /metrics companion (distributed mode)
+    metadata: str         # "module:attribute" of its SQLAlchemy metadata
+    ops_port: int | None  # default port of the companion in `make run`
+
+
+SERVICES = (
+    ServiceSpec("incidents", "services.incidents.service:IncidentsService",
+                "services.incidents.service:IncidentsOps", "services.incidents.models:metadata",
+                8001),
+    ServiceSpec("gateway", "services.gateway.service:GatewayService", None,
+                "services.gateway.models:metadata", None),
+)
+BY_NAME = {spec.name: spec for spec in SERVICES}
+
+
+def load(path: str):
+    module, attribute = path.split(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def seed_reference_data(name: str, session) -> None:
+    """Reference data shipped with a service's code (idempotent)."""
+    if name == "incidents":
+        from services.incidents.use_cases import seed_reference_data as seed
+
+        seed(session)

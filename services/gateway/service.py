@@ -1,0 +1,113 @@
+"""The HTTP gateway: REST API under /api/v1/, token authentication, OpenAPI, ops endpoints.
+
+Entrypoints only: each authenticates (via `@api`), forwards to a service over RPC with the
+caller's signed identity in the context data, and returns JSON. Services check permissions
+themselves; the gateway never decides what a role may see."""
+from nameko.rpc import ServiceRpc
+from nameko.web.handlers import http
+
+from services.gateway import auth
+from services.gateway.api import api, error_response, query_args, read_json
+from services.gateway.models import metadata
+from services.gateway.openapi import build_spec
+from services.gateway.schemas import MeSchema, TokenRequestSchema, TokenSchema
+from services.incidents import schemas as incident_schemas
+from shared.clock import Clock
+from shared.db import Database
+from shared.errors import NotFound, validated
+from shared.identity import CallerIdentity
+from shared.metrics import EntrypointMetrics
+from shared.ops import OpsEndpoints
+
+
+class GatewayService(OpsEndpoints):
+    name = "gateway"
+
+    db = Database(metadata)
+    caller = CallerIdentity()
+    clock = Clock()
+    metrics = EntrypointMetrics()
+    incidents = ServiceRpc("incidents")
+
+    def authenticate(self, request):
+        with self.db.session() as session:
+            return auth.authenticate(session, request.headers.get("Authorization"),
+                                     self.clock())
+
+    # -- auth ---------------------------------------------------------------------------------
+    @api("POST", "/api/v1/auth/token", summary="Exchange username and password for a token",
+         tag="auth", request=TokenRequestSchema, response=TokenSchema, public=True)
+    def issue_token(self, request, identity):
+        data = validated(TokenRequestSchema(), read_json(request))
+        with self.db.session() as session:
+            token = auth.issue_token(session, data["username"], data["password"], self.clock())
+        return TokenSchema().dump(token)
+
+    @api("POST", "/api/v1/auth/revoke", summary="Revoke the token of this request", tag="auth",
+         status=200)
+    def revoke_token(self, request, identity):
+        with self.db.session() as session:
+            auth.revoke(session, request.headers["Authorization"])
+        return {"revoked": True}
+
+    @api("GET", "/api/v1/me", summary="Who the token belongs to", tag="auth",
+         response=MeSchema)
+    def me(self, request, identity):
+        return MeSchema().dump({"user": identity.user, "role": identity.role,
+                                "organisation": identity.organisation,
+                                "antennas": list(identity.antennas)})
+
+    # -- categories and incidents -------------------------------------------------------------
+    @api("GET", "/api/v1/categories", summary="Incident categories (two levels)",
+         tag="incidents", response=incident_schemas.CategorySchema, many=True)
+    def list_categories(self, request, identity):
+        return self.incidents.list_categories()
+
+    @api("POST", "/api/v1/incidents", summary="Report an incident; returns its ticket number",
+         tag="incidents", request=incident_schemas.ReportIncidentSchema,
+         response=incident_schemas.ReportResultSchema, status=201)
+    def report_incident(self, request, identity):
+        return self.incidents.report(read_json(request))
+
+    @api("GET", "/api/v1/incidents", summary="List incidents (filters, paging)", tag="incidents",
+         query=incident_schemas.IncidentQuerySchema,
+         response=incident_schemas.IncidentPageSchema)
+    def list_incidents(self, request, identity):
+        return self.incidents.list(query_args(request))
+
+    @api("POST", "/api/v1/incidents/duplicate-hints",
+         summary="Open incidents that may be the same problem", tag="incidents",
+         request=incident_schemas.DuplicateHintsQuerySchema,
+         response=incident_schemas.DuplicateHintSchema, many=True)
+    def duplicate_hints(self, request, identity):
+        return self.incidents.duplicate_hints(read_json(request))
+
+    @api("GET", "/api/v1/incidents/<key>", summary="One incident by id or ticket number",
+         tag="incidents", response=incident_schemas.IncidentSchema)
+    def get_incident(self, request, identity, key):
+        if len(key) > 40:
+            raise NotFound("No such incident.")
+        return self.incidents.get(key)
+
+    @api("POST", "/api/v1/incidents/<int:incident_id>/triage",
+         summary="Triage: confirm or change category and responsible partner",
+         tag="incidents", request=incident_schemas.TriageSchema,
+         response=incident_schemas.IncidentSchema)
+    def triage_incident(self, request, identity, incident_id):
+        return self.incidents.triage(incident_id, read_json(request))
+
+    @api("POST", "/api/v1/incidents/<int:incident_id>/status",
+         summary="Change the status (state machine enforced)", tag="incidents",
+         request=incident_schemas.StatusChangeSchema, response=incident_schemas.IncidentSchema)
+    def change_incident_status(self, request, identity, incident_id):
+        return self.incidents.change_status(incident_id, read_json(request))
+
+    # -- documents ------------------------------------------------------------------------------
+    @api("GET", "/api/v1/openapi.json", summary="This API's OpenAPI 3 document", tag="meta",
+         public=True)
+    def openapi(self, request, identity):
+        return build_spec()
+
+    @http("GET,POST,PUT,PATCH,DELETE", "/api/<path:rest>")
+    def unknown_api_path(self, request, rest):
+        return error_response(NotFound(f"No endpoint {request.method} /api/{rest}."))

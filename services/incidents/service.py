@@ -1,0 +1,85 @@
+"""nameko entrypoints of the incidents service: validate, delegate to use_cases, serialise."""
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from services.incidents import schemas, use_cases
+from services.incidents.models import metadata
+from shared.clock import Clock
+from shared.db import Database
+from shared.errors import validated
+from shared.identity import CallerIdentity
+from shared.metrics import EntrypointMetrics
+from shared.ops import ops_service
+from prometheus_client import Gauge
+
+OVERDUE = Gauge("lisa_incidents_overdue", "Open incidents past their SLA deadline.")
+
+
+class IncidentsService:
+    name = "incidents"
+
+    db = Database(metadata, relay=True)
+    caller = CallerIdentity()
+    clock = Clock()
+    metrics = EntrypointMetrics()
+
+    @rpc
+    def list_categories(self):
+        with self.db.session() as session:
+            return schemas.CategorySchema(many=True).dump(use_cases.list_categories(session))
+
+    @rpc
+    def report(self, payload):
+        identity = self.caller.current
+        data = validated(schemas.ReportIncidentSchema(), payload)
+        antenna = identity.antennas[0] if identity.antennas else ""
+        with self.db.unit_of_work() as uow:
+            result = use_cases.report(uow, identity, data, self.clock(), antenna)
+        return schemas.ReportResultSchema().dump(result)
+
+    @rpc
+    def get(self, key):
+        identity = self.caller.current
+        with self.db.unit_of_work() as uow:
+            return schemas.IncidentSchema().dump(use_cases.get(uow, identity, key, self.clock()))
+
+    @rpc
+    def list(self, query):
+        identity = self.caller.current
+        data = validated(schemas.IncidentQuerySchema(), query)
+        with self.db.session() as session:
+            page = use_cases.list_incidents(session, identity, data, self.clock())
+        return schemas.IncidentPageSchema().dump(page)
+
+    @rpc
+    def triage(self, incident_id, payload):
+        identity = self.caller.current
+        data = validated(schemas.TriageSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            view = use_cases.triage(uow, identity, int(incident_id), data, self.clock())
+        return schemas.IncidentSchema().dump(view)
+
+    @rpc
+    def change_status(self, incident_id, payload):
+        identity = self.caller.current
+        data = validated(schemas.StatusChangeSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            view = use_cases.change_status(uow, identity, int(incident_id), data, self.clock())
+        return schemas.IncidentSchema().dump(view)
+
+    @rpc
+    def duplicate_hints(self, payload):
+        self.caller.current  # authenticated callers only
+        data = validated(schemas.DuplicateHintsQuerySchema(), payload)
+        with self.db.session() as session:
+            hints = use_cases.duplicate_hints(session, data["category"], data["location"],
+                                              self.clock())
+        return schemas.DuplicateHintSchema(many=True).dump(hints)
+
+    @timer(interval=30)
+    def refresh_gauges(self):
+        with self.db.session() as session:
+            OVERDUE.set(use_cases.overdue_count(session, self.clock()))
+
+
+IncidentsOps = ops_service("incidents", metadata)

@@ -1,0 +1,79 @@
+"""Configuration from environment variables, with embedded-mode defaults.
+
+Every setting the platform reads is here, so `env | grep LISA_` tells the whole story.
+"""
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+EMBEDDED_AMQP_URI = "lisa-memory://localhost/"
+DEFAULT_SECRET_KEY = "embedded-demo-secret-change-me"
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def var_dir() -> Path:
+    path = Path(env("LISA_VAR_DIR", str(PROJECT_ROOT / "var")))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def amqp_uri() -> str:
+    return env("LISA_AMQP_URI", EMBEDDED_AMQP_URI)
+
+
+def database_url(service: str) -> str:
+    """`LISA_<SERVICE>_DATABASE_URL`, else `LISA_DATABASE_URL` (a `{service}` placeholder gives
+    each service its own database), else a SQLite file under var/."""
+    specific = env(f"LISA_{service.upper()}_DATABASE_URL")
+    if specific:
+        return specific
+    template = env("LISA_DATABASE_URL")
+    if template:
+        return template.replace("{service}", service)
+    return f"sqlite:///{var_dir() / service}.db"
+
+
+def http_host() -> str:
+    return env("LISA_HTTP_HOST", "127.0.0.1")
+
+
+def http_port() -> int:
+    return int(env("LISA_HTTP_PORT", "8000"))
+
+
+def ops_port(service: str) -> int | None:
+    """Port of a back-end service's own /healthz, /readyz, /metrics (distributed mode)."""
+    value = env(f"LISA_{service.upper()}_OPS_PORT")
+    return int(value) if value else None
+
+
+def secret_key() -> str:
+    return env("LISA_SECRET_KEY", DEFAULT_SECRET_KEY)
+
+
+def antenna_id() -> str:
+    return env("LISA_ANTENNA_ID", "ixelles-tulipe")
+
+
+def is_embedded() -> bool:
+    return amqp_uri().startswith(EMBEDDED_AMQP_URI.split(":")[0])
+
+
+def token_ttl_seconds() -> int:
+    return int(env("LISA_TOKEN_TTL_SECONDS", str(8 * 3600)))
+
+
+def nameko_config(web_port: int | None = None) -> dict:
+    """The nameko config dict for this process."""
+    return {
+        "AMQP_URI": amqp_uri(),
+        "WEB_SERVER_ADDRESS": f"{http_host()}:{web_port or http_port()}",
+        "max_workers": int(env("LISA_MAX_WORKERS", "10")),
+        "PREFETCH_COUNT": int(env("LISA_PREFETCH_COUNT", "20")),
+        "serializer": "json",
+    }

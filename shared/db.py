@@ -1,0 +1,214 @@
+"""The database dependency: a unit of work per use, the outbox written in its transaction, and the
+relay that drains the outbox.
+
+    with self.db.unit_of_work() as uow:
+        incident = ...                         # change state through uow.session
+        uow.emit("incident_reported", {...})   # validated, written to the outbox
+        uow.commit()                           # both or neither; rolls back unless committed
+
+PostgreSQL in production (psycopg2 made cooperative with psycogreen, so a slow query does not
+stall the eventlet hub), SQLite files in embedded mode.
+"""
+import logging
+import threading
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import eventlet
+from eventlet.semaphore import Semaphore
+from nameko.extensions import DependencyProvider
+from sqlalchemy import create_engine, event, insert, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared import config, events, outbox
+
+log = logging.getLogger(__name__)
+
+_green_psycopg = False
+
+
+def make_engine(url: str):
+    global _green_psycopg
+    if url.startswith("postgresql"):
+        if not _green_psycopg:
+            from psycogreen.eventlet import patch_psycopg
+
+            patch_psycopg()
+            _green_psycopg = True
+        return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+class UnitOfWork:
+    def __init__(self, database: "Database", correlation_id: str):
+        self.database = database
+        self.correlation_id = correlation_id
+        self.session: Session | None = None
+        self._emitted = 0
+
+    def __enter__(self) -> "UnitOfWork":
+        self.database.lock.acquire()
+        self.session = self.database.Session()
+        return self
+
+    def __exit__(self, *exc_info):
+        try:
+            self.session.rollback()
+            self.session.close()
+        finally:
+            self.database.lock.release()
+
+    def emit(self, event_type: str, payload: dict, *, antenna_id: str) -> dict:
+        """Record an event to publish once this unit of work commits."""
+        envelope = events.build(
+            self.database.service, event_type, payload,
+            antenna_id=antenna_id, correlation_id=self.correlation_id,
+        )
+        self.session.execute(insert(self.database.outbox).values(**outbox.outbox_row(envelope)))
+        self._emitted += 1
+        return envelope
+
+    def claim(self, consumer: str, event_id: str) -> bool:
+        """Mark `event_id` as processed by `consumer`; False if it already was. Call first."""
+        try:
+            self.session.execute(insert(self.database.processed).values(
+                consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC)))
+            self.session.flush()
+        except IntegrityError:
+            self.session.rollback()
+            return False
+        return True
+
+    def commit(self) -> None:
+        self.session.commit()
+        if self._emitted:
+            self.database.wake_relay()
+            self._emitted = 0
+
+
+class Database(DependencyProvider):
+    """Per-service storage. `relay=True` also runs the outbox relay in a managed thread."""
+
+    RELAY_IDLE_SECONDS = 1.0
+
+    def __init__(self, metadata, service: str | None = None, relay: bool = False):
+        self.metadata = metadata
+        self.service_override = service
+        self.relay_enabled = relay
+        self.engine = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def setup(self):
+        self.service = self.service_override or self.container.service_name
+        self.open(config.database_url(self.service))
+
+    def open(self, url: str) -> "Database":
+        """Build engine and sessions; also used outside a container (migrations, seeding)."""
+        self.service = getattr(self, "service", None) or self.service_override
+        self.engine = make_engine(url)
+        self.Session = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.outbox = self.metadata.tables.get("outbox")
+        self.processed = self.metadata.tables.get("processed_events")
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.supports_skip_locked = self.engine.dialect.name == "postgresql"
+        # SQLite has one writer; sqlite3 waits for locks inside C, which would freeze the eventlet
+        # hub. A green lock per database serialises its units of work instead.
+        self.lock = Semaphore(1) if self.is_sqlite else _NoLock()
+        self._wake = threading.Event()
+        self._running = False
+        self.relay = outbox.OutboxRelay(self, config.amqp_uri())
+        return self
+
+    def start(self):
+        if self.relay_enabled:
+            self._running = True
+            self.container.spawn_managed_thread(self._relay_loop, identifier="outbox_relay")
+
+    def stop(self):
+        self._running = False
+        self._wake.set()
+
+    def kill(self):
+        self.stop()
+
+    # -- worker API ------------------------------------------------------------------------
+    def get_dependency(self, worker_ctx):
+        return _WorkerDatabase(self, worker_ctx)
+
+    @contextmanager
+    def session(self):
+        """A plain session, for reads and infrastructure work."""
+        with self.lock:
+            session = self.Session()
+            try:
+                yield session
+            finally:
+                session.close()
+
+    def unit_of_work(self, correlation_id: str = "internal") -> UnitOfWork:
+        return UnitOfWork(self, correlation_id)
+
+    def ping(self) -> None:
+        with self.session() as session:
+            session.execute(text("SELECT 1"))
+
+    def wake_relay(self) -> None:
+        self._wake.set()
+
+    # -- relay -----------------------------------------------------------------------------
+    def _relay_loop(self):
+        while self._running:
+            self._wake.wait(self.RELAY_IDLE_SECONDS)
+            self._wake.clear()
+            try:
+                while self._running and self.relay.relay_once() == self.relay.batch_size:
+                    eventlet.sleep(0)
+                self.relay.backlog()
+            except Exception:  # the database may be restarting: try again on the next tick
+                log.exception("outbox relay of %s failed", self.service)
+                eventlet.sleep(self.RELAY_IDLE_SECONDS)
+        self.relay.close()
+
+
+class _WorkerDatabase:
+    """What a worker sees as `self.db`: units of work tagged with the call's correlation id."""
+
+    def __init__(self, database: Database, worker_ctx):
+        self._database = database
+        self._worker_ctx = worker_ctx
+
+    def unit_of_work(self) -> UnitOfWork:
+        stack = self._worker_ctx.call_id_stack or ["internal"]
+        correlation = self._worker_ctx.context_data.get("correlation_id") or stack[0]
+        return UnitOfWork(self._database, correlation)
+
+    def session(self):
+        return self._database.session()
+
+    def ping(self) -> None:
+        self._database.ping()
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def acquire(self):
+        return True
+
+    def release(self):
+        pass
