@@ -2,7 +2,11 @@
 
 eventlet must patch the standard library before anything opens a socket, hence the first lines.
 """
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
@@ -69,8 +73,12 @@ def run_containers(service_classes) -> None:
     for cls in service_classes:
         runner.add_service(cls)
 
+    stopping = []
+
     def shutdown(signum, frame):
-        eventlet.spawn_n(runner.stop)
+        if not stopping:  # a second signal (e.g. from a wrapper) must not stop twice
+            stopping.append(signum)
+            eventlet.spawn_n(runner.stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)

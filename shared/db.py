@@ -28,8 +28,17 @@ log = logging.getLogger(__name__)
 _green_psycopg = False
 
 
+def normalise_url(url: str) -> str:
+    """SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; we use psycopg2 + psycogreen
+    (docs/adr/0002-database-driver.md)."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
+
+
 def make_engine(url: str):
     global _green_psycopg
+    url = normalise_url(url)
     if url.startswith("postgresql"):
         if not _green_psycopg:
             from psycogreen.eventlet import patch_psycopg

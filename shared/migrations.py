@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from shared import config
+from shared.db import normalise_url
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 
@@ -21,7 +22,7 @@ def alembic_config(service: str, url: str | None = None) -> Config:
 
 def ensure_database(url: str) -> None:
     """Create a service's PostgreSQL database if it does not exist yet (SQLite creates itself)."""
-    parsed = make_url(url)
+    parsed = make_url(normalise_url(url))
     if not parsed.drivername.startswith("postgresql"):
         return
     admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT",
@@ -51,7 +52,7 @@ def run_env(target_metadata) -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(url, poolclass=NullPool)
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
     with engine.connect() as connection:
         context.configure(
             connection=connection, target_metadata=target_metadata,

@@ -1,0 +1,130 @@
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()  # before anything imports socket or threading
+
+import os  # noqa: E402
+import socket  # noqa: E402
+import uuid  # noqa: E402
+from urllib.parse import urljoin  # noqa: E402
+
+import nameko  # noqa: E402
+import pytest  # noqa: E402
+import requests  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
+
+import shared.memory_transport  # noqa: E402  (registers lisa-memory://)
+from shared.identity import Identity, context_for  # noqa: E402
+
+POSTGRES_ADMIN_URL = os.environ.get("LISA_TEST_POSTGRES_URL",
+                                    "postgresql+psycopg2://127.0.0.1:5432/postgres")
+RABBIT_AMQP = ("127.0.0.1", 5672)
+ANTENNA = "ixelles-tulipe"
+IN_CI = bool(os.environ.get("CI"))
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Integration tests need the real service: skip outside CI, fail in CI."""
+    if _reachable(host, port):
+        return
+    message = f"{name} is not reachable on {host}:{port}"
+    if IN_CI:
+        pytest.fail(message + " (CI must run integration tests)")
+    pytest.skip(message + "; start it to run integration tests")
+
+
+@pytest.fixture
+def web_session():
+    """nameko's own fixture imports werkzeug.urls.url_join, gone in Werkzeug 3."""
+
+
+class Api:
+    """A small client of the gateway for tests: base URL, tokens per demo user."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.session = requests.Session()
+        self._tokens = {}
+
+    def url(self, path: str) -> str:
+        return urljoin(self.base_url, path)
+
+    def token(self, username: str, password: str = "demo") -> str:
+        if username not in self._tokens:
+            response = self.session.post(self.url("/api/v1/auth/token"),
+                                         json={"username": username, "password": password})
+            assert response.status_code == 200, response.text
+            self._tokens[username] = response.json()["access_token"]
+        return self._tokens[username]
+
+    def call(self, method: str, path: str, user: str | None = None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if user:
+            headers["Authorization"] = f"Bearer {self.token(user)}"
+        return self.session.request(method, self.url(path), headers=headers, timeout=30,
+                                    **kwargs)
+
+
+@pytest.fixture
+def identity_context():
+    def make(role: str, organisation: str = "antenna_desk", user: str | None = None,
+             antennas=(ANTENNA,)):
+        return context_for(Identity(user or role, role, organisation, tuple(antennas)))
+
+    return make
+
+
+@pytest.fixture
+def memory_broker():
+    """A clean in-memory broker, configured for nameko."""
+    shared.memory_transport.reset()
+    with nameko.config.patch({"AMQP_URI": "lisa-memory://localhost/"}):
+        os.environ["LISA_AMQP_URI"] = "lisa-memory://localhost/"
+        yield "lisa-memory://localhost/"
+    os.environ.pop("LISA_AMQP_URI", None)
+    shared.memory_transport.reset()
+
+
+@pytest.fixture
+def var_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("LISA_VAR_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url_factory(request, tmp_path):
+    """Database URLs on both backends: the same contract tests run against each."""
+    created = []
+    if request.param == "sqlite":
+        def make(service: str) -> str:
+            return f"sqlite:///{tmp_path / service}.db"
+    else:
+        require_service("PostgreSQL", "127.0.0.1", 5432)
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT",
+                              poolclass=NullPool)
+
+        def make(service: str) -> str:
+            name = f"lisa_test_{uuid.uuid4().hex[:10]}_{service}"
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            created.append(name)
+            return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    make.backend = request.param
+    yield make
+    if created:
+        with admin.connect() as connection:
+            for name in created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
