@@ -6,6 +6,7 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # before anything imports socket or threading
 
+import contextlib  # noqa: E402
 import os  # noqa: E402
 import socket  # noqa: E402
 import uuid  # noqa: E402
@@ -128,3 +129,53 @@ def database_url_factory(request, tmp_path):
             for name in created:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_platform(var_path):
+    """The whole platform in this process, as `make demo` runs it (without demo incidents)."""
+    from nameko.runners import ServiceRunner
+
+    from lisa import cli, demo, platform
+    from shared import config
+
+    port = free_port()
+    shared.memory_transport.reset()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LISA_VAR_DIR", str(var_path))
+        patch.setenv("LISA_HTTP_PORT", str(port))
+        patch.setenv("LISA_AMQP_URI", "lisa-memory://localhost/")
+        cli.migrate()
+        gateway_db = cli.database_for("gateway")
+        with gateway_db.session() as session:
+            demo.ensure_accounts(session, ANTENNA)
+        gateway_db.engine.dispose()
+        with nameko.config.patch(config.nameko_config()):
+            runner = ServiceRunner()
+            for spec in platform.SERVICES:
+                runner.add_service(platform.load(spec.service))
+            runner.start()
+            try:
+                yield Api(f"http://127.0.0.1:{port}/")
+            finally:
+                runner.kill()
+                shared.memory_transport.reset()
+
+
+@pytest.fixture
+def embedded_platform(tmp_path):
+    with running_platform(tmp_path) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def shared_platform(tmp_path_factory):
+    """One platform for a module whose tests only compare before and after."""
+    with running_platform(tmp_path_factory.mktemp("platform")) as api:
+        yield api
