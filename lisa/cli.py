@@ -1,4 +1,4 @@
-"""Command line: `python -m lisa.cli demo | run | service NAME | migrate | create-user | dlq-replay`.
+"""Command line: `python -m lisa.cli demo|run|service NAME|migrate|create-user|dlq-replay`.
 
 eventlet must patch the standard library before anything opens a socket, hence the first lines.
 """
@@ -104,7 +104,7 @@ LISA platform, embedded demo: antenna '{antenna}', {created} demo incidents crea
 
     for username, (role, organisation) in DEMO_ACCOUNTS.items():
         print(f"    {username:<13} role {role:<14} organisation {organisation}")
-    print(f"""  Try         curl -s -X POST {url}/api/v1/auth/token -H 'Content-Type: application/json' \\
+    print(f"""  Try         curl -s -X POST {url}/api/v1/auth/token \\
                    -d '{{"username": "desk", "password": "demo"}}'
 """, flush=True)
     with nameko.config.patch(config.nameko_config()):

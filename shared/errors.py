@@ -5,6 +5,7 @@ the service raised (not a generic RemoteError). Arguments stay JSON-safe: a mess
 field messages.
 """
 from nameko.exceptions import deserialize_to_instance
+from nameko.rpc import rpc as nameko_rpc
 
 
 class LisaError(Exception):
@@ -80,3 +81,8 @@ def validated(schema, data) -> dict:
         return schema.load(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
+
+
+def rpc(fn):
+    """Our RPC entrypoint: typed errors are expected answers (logged as such), not crashes."""
+    return nameko_rpc(expected_exceptions=LisaError)(fn)

@@ -48,12 +48,21 @@ class EntrypointMetrics(DependencyProvider):
         started = self.started.pop(worker_ctx, None)
         service = self.container.service_name
         name = worker_ctx.entrypoint.method_name
-        ENTRYPOINT_CALLS.labels(service, name, "error" if exc_info else "success").inc()
+        ENTRYPOINT_CALLS.labels(service, name, outcome(exc_info)).inc()
         if started is not None:
             ENTRYPOINT_LATENCY.labels(service, name).observe(time.perf_counter() - started)
 
     def worker_teardown(self, worker_ctx):
         self.started.pop(worker_ctx, None)
+
+
+def outcome(exc_info) -> str:
+    """success; rejected (a typed LisaError: the caller's mistake or a refusal); error (a bug)."""
+    from shared.errors import LisaError
+
+    if not exc_info:
+        return "success"
+    return "rejected" if isinstance(exc_info[1], LisaError) else "error"
 
 
 def exposition() -> tuple[bytes, str]:

@@ -12,7 +12,17 @@ from datetime import UTC, datetime
 
 from kombu import Connection, Exchange
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Integer, MetaData, String, Table, Text, func, select, update,
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+    update,
 )
 
 from shared import events, metrics

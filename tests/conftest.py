@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 import shared.memory_transport  # noqa: E402  (registers lisa-memory://)
 from shared.identity import Identity, context_for  # noqa: E402
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POSTGRES_ADMIN_URL = os.environ.get("LISA_TEST_POSTGRES_URL",
                                     "postgresql+psycopg2://127.0.0.1:5432/postgres")
 RABBIT_AMQP = ("127.0.0.1", 5672)

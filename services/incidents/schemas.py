@@ -1,7 +1,13 @@
 """marshmallow schemas of the incidents service's RPC payloads (and of its part of the REST API:
 the gateway documents these in OpenAPI)."""
 from marshmallow import (
-    Schema, ValidationError, fields, post_load, validate, validates, validates_schema,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
 )
 
 from services.incidents import domain

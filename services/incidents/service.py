@@ -1,16 +1,15 @@
 """nameko entrypoints of the incidents service: validate, delegate to use_cases, serialise."""
-from nameko.rpc import rpc
 from nameko.timer import timer
+from prometheus_client import Gauge
 
-from services.incidents import schemas, use_cases
+from services.incidents import domain, schemas, use_cases
 from services.incidents.models import metadata
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import validated
+from shared.errors import rpc, validated
 from shared.identity import CallerIdentity
 from shared.metrics import EntrypointMetrics
 from shared.ops import ops_service
-from prometheus_client import Gauge
 
 OVERDUE = Gauge("lisa_incidents_overdue", "Open incidents past their SLA deadline.")
 
@@ -69,7 +68,7 @@ class IncidentsService:
 
     @rpc
     def duplicate_hints(self, payload):
-        self.caller.current  # authenticated callers only
+        self.caller.current.require_role(*domain.READERS)
         data = validated(schemas.DuplicateHintsQuerySchema(), payload)
         with self.db.session() as session:
             hints = use_cases.duplicate_hints(session, data["category"], data["location"],

@@ -8,7 +8,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.incidents import domain
 from services.incidents.models import (
-    Category, ContactAccessLog, Incident, IncidentHistory, Phenomenon, TicketCounter,
+    Category,
+    ContactAccessLog,
+    Incident,
+    IncidentHistory,
+    Phenomenon,
+    TicketCounter,
 )
 from services.incidents.reference import categories_reference, phenomena_reference
 from shared.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed

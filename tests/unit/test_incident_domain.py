@@ -4,7 +4,14 @@ import pytest
 
 from services.incidents import domain
 from services.incidents.domain import (
-    CANCELLED, CLOSED, DUPLICATE, IN_PROGRESS, NEW, REOPENED, RESOLVED, TRIAGED,
+    CANCELLED,
+    CLOSED,
+    DUPLICATE,
+    IN_PROGRESS,
+    NEW,
+    REOPENED,
+    RESOLVED,
+    TRIAGED,
 )
 
 BRU = domain.BRUSSELS

@@ -5,13 +5,13 @@ from datetime import UTC, datetime
 import eventlet
 import pytest
 from kombu import Connection, Exchange, Queue
+from marshmallow import ValidationError
 from nameko.testing.services import entrypoint_waiter
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from shared import events, metrics, outbox
 from shared.db import Database
-from shared.handlers import DEAD_LETTER_QUEUE, DeadLetters, idempotent_handler, \
-    replay_dead_letters
+from shared.handlers import DEAD_LETTER_QUEUE, DeadLetters, idempotent_handler, replay_dead_letters
 
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
 
@@ -93,7 +93,7 @@ def test_rolled_back_work_publishes_nothing(database, event_queue):
 
 
 def test_invalid_event_aborts_the_state_change(database):
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         with database.unit_of_work() as uow:
             uow.session.execute(insert(effects).values(ticket="x"))
             uow.emit("incident_reported", {**payload(1), "description": "citizen text"},

@@ -1,0 +1,132 @@
+"""`make run` on the real RabbitMQ and PostgreSQL: one process per service, migrations first.
+
+Each test gets its own RabbitMQ vhost (nameko's `rabbit_uri` fixture, through the management
+API) and its own PostgreSQL databases, so runs never see each other's messages or rows."""
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import requests
+from kombu import Connection, Exchange, Queue
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from shared import events
+from tests.conftest import POSTGRES_ADMIN_URL, ROOT, Api, free_port, require_service
+
+pytestmark = pytest.mark.integration
+
+GRAFFITI = {
+    "category": "graffiti_offensive", "description": "Tag haineux sur la porte de l'école.",
+    "channel": "desk",
+    "location": {"address": "Rue Malibran 40, 1050 Ixelles", "lat": 50.8300, "lon": 4.3735},
+}
+
+
+@pytest.fixture
+def brokers_available():
+    require_service("RabbitMQ", "127.0.0.1", 5672)
+    require_service("RabbitMQ management API", "127.0.0.1", 15672)
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"platform exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+@pytest.fixture
+def distributed_platform(brokers_available, rabbit_uri, tmp_path):
+    prefix = f"lisa_it_{uuid.uuid4().hex[:8]}"
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    gateway_port, ops_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "LISA_AMQP_URI": rabbit_uri,
+        "LISA_DATABASE_URL": f"{base}/{prefix}_{{service}}",
+        "LISA_HTTP_PORT": str(gateway_port),
+        "LISA_INCIDENTS_OPS_PORT": str(ops_port),
+        "LISA_SECRET_KEY": uuid.uuid4().hex,
+        "LISA_VAR_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
+    log = open(tmp_path / "platform.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_ready(f"http://127.0.0.1:{gateway_port}/readyz", process)
+        wait_until_ready(f"http://127.0.0.1:{ops_port}/readyz", process)
+        for username, role, organisation in (("desk", "desk", "antenna_desk"),
+                                             ("coordinator", "coordinator",
+                                              "prevention_service")):
+            subprocess.run([sys.executable, "-m", "lisa.cli", "create-user", "--username",
+                            username, "--password", "demo", "--role", role, "--organisation",
+                            organisation], cwd=ROOT, env=env, check=True, capture_output=True)
+        yield Api(f"http://127.0.0.1:{gateway_port}/"), rabbit_uri, ops_port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+        print((tmp_path / "platform.log").read_text()[-3000:])
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT",
+                              poolclass=NullPool)
+        with admin.connect() as connection:
+            for service in ("incidents", "gateway"):
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{service}" '
+                                        "WITH (FORCE)"))
+        admin.dispose()
+
+
+def test_report_triage_and_events_on_rabbitmq_and_postgresql(distributed_platform):
+    api, amqp_uri, ops_port = distributed_platform
+    exchange = Exchange("incidents.events", type="topic", durable=True)
+    with Connection(amqp_uri) as connection:
+        queue = Queue("it-test-consumer", exchange, routing_key="#", durable=False)
+        bound = queue(connection.default_channel)
+        bound.declare()
+
+        created = api.call("POST", "/api/v1/incidents", "desk", json=GRAFFITI)
+        assert created.status_code == 201, created.text
+        incident = created.json()["incident"]
+        assert incident["partner"] == "cellule_tags" and incident["status"] == "new"
+        read = api.call("GET", f"/api/v1/incidents/{incident['ticket']}", "coordinator")
+        assert read.status_code == 200 and read.json()["id"] == incident["id"]
+        triaged = api.call("POST", f"/api/v1/incidents/{incident['id']}/triage", "coordinator",
+                           json={"partner": "public_cleanliness"})
+        assert triaged.status_code == 200 and triaged.json()["partner"] == "public_cleanliness"
+        bad = api.call("POST", f"/api/v1/incidents/{incident['id']}/status", "coordinator",
+                       json={"status": "closed"})
+        assert bad.status_code == 409
+
+        received, deadline = [], time.monotonic() + 20
+        while len(received) < 2 and time.monotonic() < deadline:
+            message = bound.get(no_ack=True)
+            if message is None:
+                time.sleep(0.05)
+                continue
+            received.append(events.parse(message.payload))
+    assert [e.event_type for e in received] == ["incident_reported", "incident_triaged"]
+    assert received[0].payload["ticket"] == incident["ticket"]
+    assert received[1].payload["partner"] == "public_cleanliness"
+    assert received[0].correlation_id  # the gateway call's id travels with the event
+
+    metrics = requests.get(f"http://127.0.0.1:{ops_port}/metrics", timeout=5).text
+    assert 'lisa_events_published_total{event_type="incident_triaged",service="incidents"} 1.0' \
+        in metrics
+    assert 'lisa_outbox_backlog{service="incidents"} 0.0' in metrics
