@@ -66,13 +66,13 @@ DESCRIPTIONS = {
     "road_defect": ["Nid de poule dangereux pour les cyclistes."],
     "housing_problem": ["Locataire signale de l'humidité et des moisissures importantes."],
     "homelessness": ["Personne sans abri installée sous le porche, semble en mauvaise santé."],
-    "other": ["Demande d'information sur les permanences de l'antenne."],
+    "other_request": ["Demande d'information sur les permanences de l'antenne."],
 }
 WEIGHTS = {"graffiti_public": 8, "graffiti_private": 6, "graffiti_offensive": 2,
            "illegal_dumping": 7, "litter": 3, "noise": 3, "neighbour_conflict": 2,
            "group_nuisance": 3, "syringes_found": 2, "drug_scene": 2, "burglary": 2,
            "bicycle_theft": 2, "street_lighting": 3, "road_defect": 2, "housing_problem": 1,
-           "homelessness": 1, "other": 1}
+           "homelessness": 1, "other_request": 1}
 REPORTERS = [("desk", "desk", "antenna_desk", "desk"), ("warden", "warden",
              "gardiens_de_la_paix", "warden"), ("streetworker", "street_worker", "street_work",
              "street_worker"), ("police", "police", "police_zone", "police")]
