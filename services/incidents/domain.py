@@ -1,5 +1,6 @@
 """Pure rules of the incidents service: state machine, SLA deadlines, routing, duplicates,
 ticket numbers, and who may see a reporter's contact. No I/O, no framework."""
+import functools
 import math
 import re
 import unicodedata
@@ -55,8 +56,14 @@ def check_transition(current: str, target: str, *, duplicate_of: int | None = No
 
 # -- SLA in working days ----------------------------------------------------------------------
 
-def belgian_holidays(years) -> holidays.HolidayBase:
+@functools.lru_cache(maxsize=16)
+def _belgian_holidays(years: tuple[int, ...]) -> holidays.HolidayBase:
     return holidays.Belgium(years=list(years))
+
+
+def belgian_holidays(years) -> holidays.HolidayBase:
+    """Belgian public holidays of `years` (cached: building a calendar takes milliseconds)."""
+    return _belgian_holidays(tuple(years))
 
 
 def is_working_day(day: date, calendar) -> bool:
@@ -113,6 +120,7 @@ def route(rule: CategoryRule, override_partner: str | None = None) -> str:
 
 DUPLICATE_RADIUS_M = 50.0
 DUPLICATE_WINDOW = timedelta(days=14)
+MAX_DUPLICATE_HINTS = 10
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,13 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * r * math.asin(math.sqrt(a))
+
+
+def degree_box(lat: float, metres: float) -> tuple[float, float]:
+    """Half-sizes in degrees (lat, lon) of a box that contains every point within `metres`."""
+    dlat = metres / 111_000.0 * 1.01
+    dlon = metres / (111_000.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.01
+    return dlat, dlon
 
 
 _HOUSE_NUMBER = re.compile(r"\b\d+[a-z]?(\s*(bte|bus|boite|box)\s*\w+)?\b")
@@ -172,7 +187,8 @@ def duplicate_hints(category: str, street: str | None, lat: float | None, lon: f
             hints.append({"incident_id": other.incident_id, "ticket": other.ticket,
                           "reasons": reasons,
                           "distance_m": round(metres, 1) if metres is not None else None})
-    return sorted(hints, key=lambda h: (h["distance_m"] is None, h["distance_m"] or 0))
+    hints.sort(key=lambda h: (h["distance_m"] is None, h["distance_m"] or 0))
+    return hints[:MAX_DUPLICATE_HINTS]
 
 
 # -- ticket numbers ---------------------------------------------------------------------------

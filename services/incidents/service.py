@@ -13,6 +13,18 @@ from shared.ops import ops_service
 
 OVERDUE = Gauge("lisa_incidents_overdue", "Open incidents past their SLA deadline.")
 
+# Built once: marshmallow schemas are reusable, and building one costs more than a load.
+CATEGORIES = schemas.CategorySchema(many=True)
+REPORT = schemas.ReportIncidentSchema()
+REPORT_RESULT = schemas.ReportResultSchema()
+INCIDENT = schemas.IncidentSchema()
+QUERY = schemas.IncidentQuerySchema()
+PAGE = schemas.IncidentPageSchema()
+TRIAGE = schemas.TriageSchema()
+STATUS_CHANGE = schemas.StatusChangeSchema()
+HINTS_QUERY = schemas.DuplicateHintsQuerySchema()
+HINTS = schemas.DuplicateHintSchema(many=True)
+
 
 class IncidentsService:
     name = "incidents"
@@ -25,55 +37,55 @@ class IncidentsService:
     @rpc
     def list_categories(self):
         with self.db.session() as session:
-            return schemas.CategorySchema(many=True).dump(use_cases.list_categories(session))
+            return CATEGORIES.dump(use_cases.list_categories(session))
 
     @rpc
     def report(self, payload):
         identity = self.caller.current
-        data = validated(schemas.ReportIncidentSchema(), payload)
+        data = validated(REPORT, payload)
         antenna = identity.antennas[0] if identity.antennas else ""
         with self.db.unit_of_work() as uow:
             result = use_cases.report(uow, identity, data, self.clock(), antenna)
-        return schemas.ReportResultSchema().dump(result)
+        return REPORT_RESULT.dump(result)
 
     @rpc
     def get(self, key):
         identity = self.caller.current
         with self.db.unit_of_work() as uow:
-            return schemas.IncidentSchema().dump(use_cases.get(uow, identity, key, self.clock()))
+            return INCIDENT.dump(use_cases.get(uow, identity, key, self.clock()))
 
     @rpc
     def list(self, query):
         identity = self.caller.current
-        data = validated(schemas.IncidentQuerySchema(), query)
+        data = validated(QUERY, query)
         with self.db.session() as session:
             page = use_cases.list_incidents(session, identity, data, self.clock())
-        return schemas.IncidentPageSchema().dump(page)
+        return PAGE.dump(page)
 
     @rpc
     def triage(self, incident_id, payload):
         identity = self.caller.current
-        data = validated(schemas.TriageSchema(), payload)
+        data = validated(TRIAGE, payload)
         with self.db.unit_of_work() as uow:
             view = use_cases.triage(uow, identity, int(incident_id), data, self.clock())
-        return schemas.IncidentSchema().dump(view)
+        return INCIDENT.dump(view)
 
     @rpc
     def change_status(self, incident_id, payload):
         identity = self.caller.current
-        data = validated(schemas.StatusChangeSchema(), payload)
+        data = validated(STATUS_CHANGE, payload)
         with self.db.unit_of_work() as uow:
             view = use_cases.change_status(uow, identity, int(incident_id), data, self.clock())
-        return schemas.IncidentSchema().dump(view)
+        return INCIDENT.dump(view)
 
     @rpc
     def duplicate_hints(self, payload):
         self.caller.current.require_role(*domain.READERS)
-        data = validated(schemas.DuplicateHintsQuerySchema(), payload)
+        data = validated(HINTS_QUERY, payload)
         with self.db.session() as session:
             hints = use_cases.duplicate_hints(session, data["category"], data["location"],
                                               self.clock())
-        return schemas.DuplicateHintSchema(many=True).dump(hints)
+        return HINTS.dump(hints)
 
     @timer(interval=30)
     def refresh_gauges(self):

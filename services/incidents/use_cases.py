@@ -2,7 +2,7 @@
 work, decide with the pure domain, save and emit. Entry points in service.py stay thin."""
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -154,25 +154,37 @@ def incident_view(session, incident: Incident, category: Category, identity: Ide
 
 # -- commands ---------------------------------------------------------------------------------
 
-def _candidates(session, category_code: str, now: datetime) -> list[domain.Candidate]:
-    since = now - domain.DUPLICATE_WINDOW
-    query = select(Incident).where(
+def _candidates(session, category_code: str, street: str | None, lat, lon,
+                now: datetime) -> list[domain.Candidate]:
+    """Open incidents of the category in the window that share the street or are near: the
+    database narrows by street key and a small box, the domain decides."""
+    near = []
+    if street:
+        near.append(Incident.street_key == street)
+    if lat is not None and lon is not None:
+        dlat, dlon = domain.degree_box(lat, domain.DUPLICATE_RADIUS_M)
+        near.append(Incident.lat.between(lat - dlat, lat + dlat)
+                    & Incident.lon.between(lon - dlon, lon + dlon))
+    if not near:
+        return []
+    query = select(Incident.id, Incident.ticket, Incident.category_code, Incident.status,
+                   Incident.street_key, Incident.lat, Incident.lon, Incident.reported_at).where(
         Incident.category_code == category_code,
         Incident.status.in_(domain.OPEN_STATUSES),
-        Incident.reported_at >= since,
-    ).limit(500)
-    return [
-        domain.Candidate(incident_id=i.id, ticket=i.ticket, category=i.category_code,
-                         status=i.status, street=i.street_key, lat=i.lat, lon=i.lon,
-                         reported_at=_as_utc(i.reported_at))
-        for i in session.scalars(query)
-    ]
+        Incident.reported_at >= now - domain.DUPLICATE_WINDOW,
+        or_(*near),
+    ).order_by(Incident.reported_at.desc()).limit(200)
+    return [domain.Candidate(incident_id=row.id, ticket=row.ticket, category=row.category_code,
+                             status=row.status, street=row.street_key, lat=row.lat,
+                             lon=row.lon, reported_at=_as_utc(row.reported_at))
+            for row in session.execute(query)]
 
 
 def duplicate_hints(session, category_code: str, location: dict, now: datetime,
                     exclude_id: int | None = None) -> list[dict]:
     street = domain.street_key(location["address"])
-    candidates = [c for c in _candidates(session, category_code, now)
+    candidates = [c for c in _candidates(session, category_code, street, location.get("lat"),
+                                         location.get("lon"), now)
                   if c.incident_id != exclude_id]
     return domain.duplicate_hints(category_code, street, location.get("lat"),
                                   location.get("lon"), now, candidates)

@@ -225,3 +225,16 @@ def test_contact_visibility(role, organisation, consent_police, expected):
 ])
 def test_may_read(role, parent, allowed):
     assert domain.may_read(role, parent) is allowed
+
+
+def test_at_most_ten_hints_nearest_first():
+    many = [candidate(incident_id=n, lat=50.8338 + n * 0.00001, lon=4.3703) for n in range(30)]
+    hints = domain.duplicate_hints("graffiti_public", None, 50.8338, 4.3703, NOW, many)
+    assert [h["incident_id"] for h in hints] == list(range(10))
+
+
+@pytest.mark.parametrize("lat", [49.5, 50.8, 51.5])
+def test_degree_box_contains_the_radius(lat):
+    dlat, dlon = domain.degree_box(lat, 50)
+    assert domain.distance_m(lat, 4.37, lat + dlat, 4.37) >= 50
+    assert domain.distance_m(lat, 4.37, lat, 4.37 + dlon) >= 50
