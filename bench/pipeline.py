@@ -92,7 +92,7 @@ def command_line(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ").strip()
 
 
-# -- raw kombu on the same broker -----------------------------------------------------------------
+# -- raw kombu on the same broker ------------------------------------------------------------
 
 def raw_kombu() -> dict:
     exchange = Exchange("lisa.bench.raw", type="topic", durable=False, auto_delete=True)
@@ -134,7 +134,7 @@ def raw_kombu() -> dict:
     return results
 
 
-# -- the platform under `make run` ------------------------------------------------------------------
+# -- the platform under `make run` ---------------------------------------------------------
 
 class EventClock:
     """Consumes incident_reported events and notes when each ticket arrived."""
