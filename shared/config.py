@@ -68,6 +68,11 @@ def token_ttl_seconds() -> int:
     return int(env("LISA_TOKEN_TTL_SECONDS", str(8 * 3600)))
 
 
+def rpc_timeout_seconds() -> float:
+    """How long the gateway waits for a service; an unanswered request expires in the queue."""
+    return float(env("LISA_RPC_TIMEOUT_SECONDS", "20"))
+
+
 def nameko_config(web_port: int | None = None) -> dict:
     """The nameko config dict for this process."""
     return {

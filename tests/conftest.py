@@ -139,7 +139,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_platform(var_path):
+def running_platform(var_path, only=None, env=None):
     """The whole platform in this process, as `make demo` runs it (without demo incidents)."""
     from nameko.runners import ServiceRunner
 
@@ -152,6 +152,8 @@ def running_platform(var_path):
         patch.setenv("LISA_VAR_DIR", str(var_path))
         patch.setenv("LISA_HTTP_PORT", str(port))
         patch.setenv("LISA_AMQP_URI", "lisa-memory://localhost/")
+        for key, value in (env or {}).items():
+            patch.setenv(key, value)
         cli.migrate()
         gateway_db = cli.database_for("gateway")
         with gateway_db.session() as session:
@@ -160,7 +162,8 @@ def running_platform(var_path):
         with nameko.config.patch(config.nameko_config()):
             runner = ServiceRunner()
             for spec in platform.SERVICES:
-                runner.add_service(platform.load(spec.service))
+                if only is None or spec.name in only:
+                    runner.add_service(platform.load(spec.service))
             runner.start()
             try:
                 yield Api(f"http://127.0.0.1:{port}/")

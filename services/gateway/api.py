@@ -6,12 +6,13 @@ import json
 import logging
 from dataclasses import dataclass
 
-from nameko.exceptions import RemoteError, RpcTimeout
+from nameko.exceptions import RemoteError
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from shared import metrics
 from shared.errors import BadRequest, LisaError, ValidationFailed
+from shared.rpc import deadline
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +82,10 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
                 identity = None if public else self.authenticate(request)
                 if identity is not None:
                     self.caller.assume(identity)
-                result = json_response(status, fn(self, request, identity, **path_args))
+                with deadline():
+                    result = json_response(status, fn(self, request, identity, **path_args))
             except LisaError as exc:
                 result = error_response(exc)
-            except RpcTimeout:
-                result = json_response(503, {"error": {"code": "unavailable",
-                                                       "message": "A service did not answer."}})
             except RemoteError as exc:  # an unexpected failure in a service: a bug, logged there
                 log.error("remote error on %s %s: %s", method, path, exc)
                 result = json_response(500, {"error": {"code": "internal_error",

@@ -16,6 +16,7 @@ ERROR_STATUSES = {
     "404": "Not found (also where existence must not leak)",
     "409": "Conflict, e.g. a forbidden state change",
     "422": "Invalid fields; `error.fields` names each problem",
+    "503": "A service did not answer in time; the request was not carried out",
 }
 
 

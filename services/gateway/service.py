@@ -3,7 +3,6 @@
 Entrypoints only: each authenticates (via `@api`), forwards to a service over RPC with the
 caller's signed identity in the context data, and returns JSON. Services check permissions
 themselves; the gateway never decides what a role may see."""
-from nameko.rpc import ServiceRpc
 from nameko.web.handlers import http
 
 from services.gateway import auth
@@ -18,6 +17,7 @@ from shared.errors import NotFound, validated
 from shared.identity import CallerIdentity
 from shared.metrics import EntrypointMetrics
 from shared.ops import OpsEndpoints
+from shared.rpc import ServiceClient
 
 
 class GatewayService(OpsEndpoints):
@@ -27,7 +27,7 @@ class GatewayService(OpsEndpoints):
     caller = CallerIdentity()
     clock = Clock()
     metrics = EntrypointMetrics()
-    incidents = ServiceRpc("incidents")
+    incidents = ServiceClient("incidents")
 
     def authenticate(self, request):
         with self.db.session() as session:

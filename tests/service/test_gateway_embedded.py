@@ -186,3 +186,13 @@ def test_token_lifecycle(embedded_platform):
     headers = {"Authorization": f"Bearer {token}"}
     assert api.call("POST", "/api/v1/auth/revoke", headers=headers).status_code == 200
     assert api.call("GET", "/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_service_that_does_not_answer_gives_503_not_a_hang(tmp_path):
+    from tests.conftest import running_platform
+
+    with running_platform(tmp_path, only={"gateway"},
+                          env={"LISA_RPC_TIMEOUT_SECONDS": "1"}) as api:
+        response = api.call("GET", "/api/v1/categories", "desk")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
