@@ -6,17 +6,23 @@ import json
 import logging
 from dataclasses import dataclass
 
-from nameko.exceptions import RemoteError
+import amqp.exceptions
+import kombu.exceptions
+import sqlalchemy.exc
+from nameko.exceptions import RemoteError, ReplyQueueExpiredWithPendingReplies
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from shared import metrics
 from shared.errors import BadRequest, LisaError, ValidationFailed
-from shared.rpc import deadline
+from shared.rpc import ServiceUnavailable, deadline
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+# A broker restart or a database failover surfaces as one of these in the gateway.
+INFRASTRUCTURE_ERRORS = (OSError, kombu.exceptions.OperationalError, amqp.exceptions.AMQPError,
+                         ReplyQueueExpiredWithPendingReplies, sqlalchemy.exc.OperationalError)
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,10 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
                 log.error("remote error on %s %s: %s", method, path, exc)
                 result = json_response(500, {"error": {"code": "internal_error",
                                                        "message": "Internal error."}})
+            except INFRASTRUCTURE_ERRORS as exc:  # broker or database away: try again later
+                log.warning("%s %s: %s: %s", method, path, type(exc).__name__, exc)
+                result = error_response(ServiceUnavailable("The platform is briefly "
+                                                           "unavailable; try again."))
             metrics.HTTP_REQUESTS.labels(method, path, str(result.status_code)).inc()
             return result
 

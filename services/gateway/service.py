@@ -13,7 +13,7 @@ from services.gateway.schemas import MeSchema, TokenRequestSchema, TokenSchema
 from services.incidents import schemas as incident_schemas
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import NotFound, validated
+from shared.errors import NotFound, ValidationFailed, validated
 from shared.identity import CallerIdentity
 from shared.metrics import EntrypointMetrics
 from shared.ops import OpsEndpoints
@@ -67,7 +67,11 @@ class GatewayService(OpsEndpoints):
          tag="incidents", request=incident_schemas.ReportIncidentSchema,
          response=incident_schemas.ReportResultSchema, status=201)
     def report_incident(self, request, identity):
-        return self.incidents.report(read_json(request))
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 1 <= len(key) <= 100:
+            raise ValidationFailed("Invalid Idempotency-Key.",
+                                   {"Idempotency-Key": ["Between 1 and 100 characters."]})
+        return self.incidents.report(read_json(request), request_key=key)
 
     @api("GET", "/api/v1/incidents", summary="List incidents (filters, paging)", tag="incidents",
          query=incident_schemas.IncidentQuerySchema,

@@ -61,6 +61,8 @@ class Incident(Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket: Mapped[str] = mapped_column(String(20), unique=True)
+    # One incident per report request, however often the request is delivered or retried.
+    request_key: Mapped[str | None] = mapped_column(String(250), unique=True, nullable=True)
     antenna_id: Mapped[str] = mapped_column(String(64), index=True)
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     description: Mapped[str] = mapped_column(Text)

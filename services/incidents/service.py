@@ -40,12 +40,15 @@ class IncidentsService:
             return CATEGORIES.dump(use_cases.list_categories(session))
 
     @rpc
-    def report(self, payload):
+    def report(self, payload, request_key=None):
+        """`request_key`: the client's idempotency key, if it sent one; otherwise the call chain's
+        origin id, which a redelivered request keeps."""
         identity = self.caller.current
         data = validated(REPORT, payload)
         antenna = identity.antennas[0] if identity.antennas else ""
         with self.db.unit_of_work() as uow:
-            result = use_cases.report(uow, identity, data, self.clock(), antenna)
+            key = f"{identity.user}:{request_key}" if request_key else uow.correlation_id
+            result = use_cases.report(uow, identity, data, self.clock(), antenna, key[:250])
         return REPORT_RESULT.dump(result)
 
     @rpc

@@ -190,16 +190,29 @@ def duplicate_hints(session, category_code: str, location: dict, now: datetime,
                                   location.get("lon"), now, candidates)
 
 
-def report(uow, identity: Identity, data: dict, now: datetime, antenna_id: str) -> dict:
+def report(uow, identity: Identity, data: dict, now: datetime, antenna_id: str,
+           request_key: str | None = None) -> dict:
+    """Report an incident. A `request_key` seen before returns that report's incident instead of
+    creating a second one (a redelivered RPC request, a client retrying)."""
     if not identity.has_role(*domain.REPORTERS):
         raise Forbidden(f"Role '{identity.role}' may not report incidents.")
     identity.require_antenna(antenna_id)
     session = uow.session
+    if request_key:
+        earlier = session.scalars(select(Incident).where(Incident.request_key == request_key)
+                                  ).first()
+        if earlier is not None:
+            category = session.get(Category, earlier.category_code)
+            view = incident_view(session, earlier, category, identity, now, with_history=True,
+                                 purpose="intake (repeated request)")
+            uow.commit()
+            return {"incident": view, "duplicate_hints": []}
     category = _leaf_category(session, data["category"])
     location, reporter = data["location"], data.get("reporter") or {}
     hints = duplicate_hints(session, category.code, location, now)
     incident = Incident(
         ticket=next_ticket(session, now.astimezone(domain.BRUSSELS).year),
+        request_key=request_key,
         antenna_id=antenna_id, category_code=category.code, description=data["description"],
         address=location["address"], street_key=domain.street_key(location["address"]),
         lat=location.get("lat"), lon=location.get("lon"),

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from shared import events
-from tests.conftest import POSTGRES_ADMIN_URL, ROOT, Api, free_port, require_service
+from tests.conftest import POSTGRES_ADMIN_URL, ROOT, Api, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -25,13 +25,6 @@ GRAFFITI = {
     "channel": "desk",
     "location": {"address": "Rue Malibran 40, 1050 Ixelles", "lat": 50.8300, "lon": 4.3735},
 }
-
-
-@pytest.fixture
-def brokers_available():
-    require_service("RabbitMQ", "127.0.0.1", 5672)
-    require_service("RabbitMQ management API", "127.0.0.1", 15672)
-    require_service("PostgreSQL", "127.0.0.1", 5432)
 
 
 def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:

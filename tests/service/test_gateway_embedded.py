@@ -196,3 +196,16 @@ def test_a_service_that_does_not_answer_gives_503_not_a_hang(tmp_path):
         response = api.call("GET", "/api/v1/categories", "desk")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"
+
+
+def test_a_retried_report_with_the_same_idempotency_key_creates_one_incident(embedded_platform):
+    api = embedded_platform
+    headers = {"Idempotency-Key": "desk-tablet-7f3a"}
+    first = api.call("POST", "/api/v1/incidents", "desk", json=GRAFFITI, headers=dict(headers))
+    again = api.call("POST", "/api/v1/incidents", "desk", json=GRAFFITI, headers=dict(headers))
+    assert first.status_code == again.status_code == 201
+    assert first.json()["incident"]["ticket"] == again.json()["incident"]["ticket"]
+    other = api.call("POST", "/api/v1/incidents", "desk", json=GRAFFITI,
+                     headers={"Idempotency-Key": "another"})
+    assert other.json()["incident"]["ticket"] != first.json()["incident"]["ticket"]
+    assert api.call("GET", "/api/v1/incidents", "coordinator").json()["total"] == 2

@@ -161,3 +161,13 @@ def test_no_identity_is_refused(incidents_container):
 def incidents_container_db(container):
     database = next(d for d in container.dependencies if isinstance(d, Database))
     return database.session()
+
+
+def test_a_redelivered_report_request_creates_one_incident(incidents_db):
+    with incidents_db.unit_of_work() as uow:
+        first = use_cases.report(uow, DESK, REPORT, NOW, ANTENNA, "gateway.report.abc")
+    with incidents_db.unit_of_work() as uow:
+        again = use_cases.report(uow, DESK, REPORT, NOW, ANTENNA, "gateway.report.abc")
+    assert first["incident"]["ticket"] == again["incident"]["ticket"]
+    with incidents_db.session() as session:
+        assert session.scalar(select(func.count()).select_from(incidents_db.outbox)) == 1
