@@ -73,6 +73,11 @@ def rpc_timeout_seconds() -> float:
     return float(env("LISA_RPC_TIMEOUT_SECONDS", "20"))
 
 
+def contact_retention_days() -> int:
+    """Days a citizen's contact is kept after the incident is closed (GDPR storage limitation)."""
+    return int(env("LISA_CONTACT_RETENTION_DAYS", "90"))
+
+
 def nameko_config(web_port: int | None = None) -> dict:
     """The nameko config dict for this process."""
     return {

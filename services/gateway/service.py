@@ -4,6 +4,7 @@ Entrypoints only: each authenticates (via `@api`), forwards to a service over RP
 caller's signed identity in the context data, and returns JSON. Services check permissions
 themselves; the gateway never decides what a role may see."""
 from nameko.web.handlers import http
+from werkzeug.wrappers import Response
 
 from services.gateway import auth
 from services.gateway.api import api, error_response, query_args, read_json
@@ -18,6 +19,21 @@ from shared.identity import CallerIdentity
 from shared.metrics import EntrypointMetrics
 from shared.ops import OpsEndpoints
 from shared.rpc import ServiceClient
+
+HOME_PAGE = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Antenne LISA</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto">
+<h1>Antenne LISA</h1>
+<p>Plateforme de l'antenne de sécurité intégrée locale. Les pages par utilisateur arrivent ;
+l'API REST est disponible dès maintenant.</p>
+<ul>
+<li><a href="/api/v1/openapi.json">API REST (OpenAPI 3)</a> &mdash;
+obtenir un jeton&nbsp;: <code>POST /api/v1/auth/token</code></li>
+<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>,
+<a href="/metrics">/metrics</a></li>
+</ul>
+</body></html>
+"""
 
 
 class GatewayService(OpsEndpoints):
@@ -106,11 +122,21 @@ class GatewayService(OpsEndpoints):
     def change_incident_status(self, request, identity, incident_id):
         return self.incidents.change_status(incident_id, read_json(request))
 
+    @api("GET", "/api/v1/incidents/<int:incident_id>/contact-access",
+         summary="Who read the citizen's contact of an incident (auditor)", tag="incidents",
+         response=incident_schemas.ContactAccessSchema, many=True)
+    def contact_access_log(self, request, identity, incident_id):
+        return self.incidents.contact_access_log(incident_id)
+
     # -- documents ------------------------------------------------------------------------------
     @api("GET", "/api/v1/openapi.json", summary="This API's OpenAPI 3 document", tag="meta",
          public=True)
     def openapi(self, request, identity):
         return build_spec()
+
+    @http("GET", "/")
+    def home(self, request):
+        return Response(HOME_PAGE, mimetype="text/html")
 
     @http("GET,POST,PUT,PATCH,DELETE", "/api/<path:rest>")
     def unknown_api_path(self, request, rest):

@@ -161,3 +161,11 @@ class IncidentPageSchema(Schema):
     total = fields.Integer()
     limit = fields.Integer()
     offset = fields.Integer()
+
+
+class ContactAccessSchema(Schema):
+    user = fields.String()
+    role = fields.String()
+    organisation = fields.String()
+    purpose = fields.String()
+    at = fields.DateTime()

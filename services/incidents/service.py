@@ -1,9 +1,12 @@
 """nameko entrypoints of the incidents service: validate, delegate to use_cases, serialise."""
+import logging
+
 from nameko.timer import timer
 from prometheus_client import Gauge
 
 from services.incidents import domain, schemas, use_cases
 from services.incidents.models import metadata
+from shared import config
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import rpc, validated
@@ -11,6 +14,7 @@ from shared.identity import CallerIdentity
 from shared.metrics import EntrypointMetrics
 from shared.ops import ops_service
 
+log = logging.getLogger(__name__)
 OVERDUE = Gauge("lisa_incidents_overdue", "Open incidents past their SLA deadline.")
 
 # Built once: marshmallow schemas are reusable, and building one costs more than a load.
@@ -24,6 +28,7 @@ TRIAGE = schemas.TriageSchema()
 STATUS_CHANGE = schemas.StatusChangeSchema()
 HINTS_QUERY = schemas.DuplicateHintsQuerySchema()
 HINTS = schemas.DuplicateHintSchema(many=True)
+ACCESS_LOG = schemas.ContactAccessSchema(many=True)
 
 
 class IncidentsService:
@@ -89,6 +94,21 @@ class IncidentsService:
             hints = use_cases.duplicate_hints(session, data["category"], data["location"],
                                               self.clock())
         return HINTS.dump(hints)
+
+    @rpc
+    def contact_access_log(self, incident_id):
+        identity = self.caller.current
+        with self.db.session() as session:
+            return ACCESS_LOG.dump(use_cases.contact_access_log(session, identity,
+                                                                int(incident_id)))
+
+    @timer(interval=3600)
+    def purge_expired_contacts(self):
+        with self.db.session() as session:
+            purged = use_cases.purge_contacts(session, self.clock(),
+                                              config.contact_retention_days())
+        if purged:
+            log.info("erased the citizen contact of %d closed incidents", purged)
 
     @timer(interval=30)
     def refresh_gauges(self):

@@ -1,6 +1,6 @@
 """What the incidents service does, one function per command or query: load through the unit of
 work, decide with the pure domain, save and emit. Entry points in service.py stay thin."""
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -369,3 +369,30 @@ def overdue_count(session, now: datetime) -> int:
     return session.scalar(select(func.count()).select_from(Incident).where(
         Incident.status.in_(domain.OPEN_STATUSES), Incident.sla_due_at < now))
 
+
+
+def purge_contacts(session, now: datetime, retention_days: int) -> int:
+    """Erase the citizen's contact of incidents closed more than `retention_days` ago. The
+    incident itself (place, category, dates) stays for the indicators."""
+    cutoff = now - timedelta(days=retention_days)
+    incidents = session.scalars(select(Incident).where(
+        Incident.status.in_(domain.FINAL_STATUSES), Incident.closed_at < cutoff,
+        or_(Incident.reporter_name.is_not(None), Incident.reporter_phone.is_not(None),
+            Incident.reporter_email.is_not(None)))).all()
+    for incident in incidents:
+        incident.reporter_name = incident.reporter_phone = incident.reporter_email = None
+        incident.consent_contact = incident.consent_police = False
+    session.commit()
+    return len(incidents)
+
+
+def contact_access_log(session, identity: Identity, incident_id: int) -> list[dict]:
+    """Who read this incident's citizen contact (auditor, admin)."""
+    identity.require_role("auditor", "admin")
+    incident = session.get(Incident, incident_id)
+    if incident is None or incident.antenna_id not in identity.antennas:
+        raise NotFound("No such incident.")
+    return [{"user": row.user, "role": row.role, "organisation": row.organisation,
+             "purpose": row.purpose, "at": _as_utc(row.at)}
+            for row in session.scalars(select(ContactAccessLog).where(
+                ContactAccessLog.incident_id == incident_id).order_by(ContactAccessLog.id))]

@@ -209,3 +209,25 @@ def test_a_retried_report_with_the_same_idempotency_key_creates_one_incident(emb
                      headers={"Idempotency-Key": "another"})
     assert other.json()["incident"]["ticket"] != first.json()["incident"]["ticket"]
     assert api.call("GET", "/api/v1/incidents", "coordinator").json()["total"] == 2
+
+
+def test_auditor_sees_who_read_a_contact_but_not_the_contact(embedded_platform):
+    api = embedded_platform
+    incident_id = api.call("POST", "/api/v1/incidents", "desk",
+                           json=GRAFFITI).json()["incident"]["id"]
+    api.call("GET", f"/api/v1/incidents/{incident_id}", "coordinator")
+    audit = api.call("GET", f"/api/v1/incidents/{incident_id}/contact-access", "auditor")
+    assert audit.status_code == 200
+    assert [(e["user"], e["purpose"]) for e in audit.json()] == [
+        ("desk", "intake"), ("coordinator", "view incident")]
+    assert api.call("GET", f"/api/v1/incidents/{incident_id}", "auditor").json()["reporter"] \
+        is None
+    for user in ("desk", "police", "coordinator"):
+        assert api.call("GET", f"/api/v1/incidents/{incident_id}/contact-access",
+                        user).status_code == 403
+
+
+def test_home_page_points_to_the_api(embedded_platform):
+    page = embedded_platform.call("GET", "/")
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    assert "/api/v1/openapi.json" in page.text

@@ -171,3 +171,21 @@ def test_a_redelivered_report_request_creates_one_incident(incidents_db):
     assert first["incident"]["ticket"] == again["incident"]["ticket"]
     with incidents_db.session() as session:
         assert session.scalar(select(func.count()).select_from(incidents_db.outbox)) == 1
+
+
+def test_contacts_are_erased_after_the_retention_period(incidents_db):
+    from datetime import timedelta
+
+    kept = report(incidents_db)["id"]
+    closed = report(incidents_db)["id"]
+    with incidents_db.unit_of_work() as uow:
+        use_cases.triage(uow, COORDINATOR, closed, {}, NOW)
+    for status in ("resolved", "closed"):
+        with incidents_db.unit_of_work() as uow:
+            use_cases.change_status(uow, COORDINATOR, closed, {"status": status}, NOW)
+    with incidents_db.session() as session:
+        assert use_cases.purge_contacts(session, NOW + timedelta(days=89), 90) == 0
+        assert use_cases.purge_contacts(session, NOW + timedelta(days=91), 90) == 1
+    with incidents_db.unit_of_work() as uow:
+        assert use_cases.get(uow, COORDINATOR, closed, NOW)["reporter"] is None
+        assert use_cases.get(uow, COORDINATOR, kept, NOW)["reporter"]["name"] == "M. Peeters"
