@@ -8,7 +8,6 @@ HTTP POST /api/v1/incidents -> gateway -> RPC -> incidents (insert + outbox, one
 import json
 import os
 import platform as host_platform
-import signal
 import statistics
 import subprocess
 import sys
@@ -22,8 +21,8 @@ from pathlib import Path
 
 import requests
 from kombu import Connection, Exchange, Queue
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+
+from lisa.local import drop_databases, free_port, stop_group, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 AMQP_URI = os.environ.get("LISA_BENCH_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//")
@@ -61,14 +60,6 @@ def varied_reports(count: int, seed: int = 1050) -> list[dict]:
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_mib(pid: int) -> float:
@@ -181,38 +172,6 @@ def start_distributed(tmp: Path, prefix: str):
     return process, f"http://127.0.0.1:{gateway_port}"
 
 
-def wait_ready(url: str, process, timeout: float = 90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the platform exited ({process.returncode}); see its log")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{url} not ready")
-
-
-def stop(process):
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def drop_databases(prefix: str):
-    admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT",
-                          poolclass=NullPool)
-    with admin.connect() as connection:
-        for service in ("incidents", "gateway"):
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{service}" '
-                                    "WITH (FORCE)"))
-    admin.dispose()
-
-
 def pipeline(base: str, pids: dict[str, int]) -> dict:
     session = requests.Session()
     token = session.post(f"{base}/api/v1/auth/token",
@@ -283,7 +242,7 @@ def embedded_rss(tmp: Path) -> float:
                           headers={"Authorization": f"Bearer {token}"}, timeout=30)
         return rss_mib(process.pid)
     finally:
-        stop(process)
+        stop_group(process)
 
 
 def write(results: dict) -> str:
@@ -332,8 +291,8 @@ def main():
             results.update(pipeline(base, pids))
             results["rss_mib"] = {f"{name} process": rss_mib(pid) for name, pid in pids.items()}
         finally:
-            stop(process)
-            drop_databases(prefix)
+            stop_group(process)
+            drop_databases(f"{PG_BASE}/postgres", prefix)
         print("embedded demo ...", flush=True)
         results["rss_mib"]["embedded demo (one process)"] = embedded_rss(tmp)
     print(write(results))

@@ -132,18 +132,13 @@ def database_url_factory(request, tmp_path):
         admin.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def running_platform(var_path, only=None, env=None):
     """The whole platform in this process, as `make demo` runs it (without demo incidents)."""
     from nameko.runners import ServiceRunner
 
     from lisa import cli, demo, platform
+    from lisa.local import free_port
     from shared import config
 
     port = free_port()

@@ -3,7 +3,6 @@
 Each test gets its own RabbitMQ vhost (nameko's `rabbit_uri` fixture, through the management
 API) and its own PostgreSQL databases, so runs never see each other's messages or rows."""
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,11 +11,10 @@ import uuid
 import pytest
 import requests
 from kombu import Connection, Exchange, Queue
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
+from lisa.local import drop_databases, free_port, stop_group, wait_ready
 from shared import events
-from tests.conftest import POSTGRES_ADMIN_URL, ROOT, Api, free_port
+from tests.conftest import POSTGRES_ADMIN_URL, ROOT, Api
 
 pytestmark = pytest.mark.integration
 
@@ -25,20 +23,6 @@ GRAFFITI = {
     "channel": "desk",
     "location": {"address": "Rue Malibran 40, 1050 Ixelles", "lat": 50.8300, "lon": 4.3735},
 }
-
-
-def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"platform exited with {process.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
 
 
 @pytest.fixture
@@ -60,8 +44,8 @@ def distributed_platform(brokers_available, rabbit_uri, tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_until_ready(f"http://127.0.0.1:{gateway_port}/readyz", process)
-        wait_until_ready(f"http://127.0.0.1:{ops_port}/readyz", process)
+        wait_ready(f"http://127.0.0.1:{gateway_port}/readyz", process)
+        wait_ready(f"http://127.0.0.1:{ops_port}/readyz", process)
         for username, role, organisation in (("desk", "desk", "antenna_desk"),
                                              ("coordinator", "coordinator",
                                               "prevention_service")):
@@ -70,20 +54,10 @@ def distributed_platform(brokers_available, rabbit_uri, tmp_path):
                             organisation], cwd=ROOT, env=env, check=True, capture_output=True)
         yield Api(f"http://127.0.0.1:{gateway_port}/"), rabbit_uri, ops_port
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_group(process)
         log.close()
         print((tmp_path / "platform.log").read_text()[-3000:])
-        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT",
-                              poolclass=NullPool)
-        with admin.connect() as connection:
-            for service in ("incidents", "gateway"):
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{service}" '
-                                        "WITH (FORCE)"))
-        admin.dispose()
+        drop_databases(POSTGRES_ADMIN_URL, prefix)
 
 
 def test_report_triage_and_events_on_rabbitmq_and_postgresql(distributed_platform):

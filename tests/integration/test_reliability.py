@@ -14,12 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from kombu import Connection, Exchange, Queue
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.pool import NullPool
 
+from lisa.local import drop_databases, free_port, wait_ready
 from services.incidents.models import Incident
-from tests.conftest import POSTGRES_ADMIN_URL, ROOT, Api, free_port
-from tests.integration.test_distributed import GRAFFITI, wait_until_ready
+from tests.conftest import POSTGRES_ADMIN_URL, ROOT, Api
+from tests.integration.test_distributed import GRAFFITI
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,7 @@ class Cluster:
             stdout=log, stderr=subprocess.STDOUT)
         port = self.env["LISA_HTTP_PORT"] if name == "gateway" else \
             self.env["LISA_INCIDENTS_OPS_PORT"]
-        wait_until_ready(f"http://127.0.0.1:{port}/readyz", self.processes[name])
+        wait_ready(f"http://127.0.0.1:{port}/readyz", self.processes[name])
 
     def kill(self, name):
         self.processes[name].send_signal(signal.SIGKILL)
@@ -78,13 +79,7 @@ def cluster(brokers_available, rabbit_uri, tmp_path):
             f"{base}/{prefix}_incidents"
     finally:
         cluster.stop_all()
-        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT",
-                              poolclass=NullPool)
-        with admin.connect() as connection:
-            for service in ("incidents", "gateway"):
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{service}" '
-                                        "WITH (FORCE)"))
-        admin.dispose()
+        drop_databases(POSTGRES_ADMIN_URL, prefix)
 
 
 class EventRecorder:
