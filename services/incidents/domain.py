@@ -1,16 +1,16 @@
 """Pure rules of the incidents service: state machine, SLA deadlines, routing, duplicates,
 ticket numbers, and who may see a reporter's contact. No I/O, no framework."""
-import functools
-import math
-import re
-import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-import holidays
-
-BRUSSELS = ZoneInfo("Europe/Brussels")
+from shared.calendar import (  # noqa: F401  (part of this domain's vocabulary)
+    BRUSSELS,
+    add_working_days,
+    belgian_holidays,
+    is_working_day,
+    working_days_deadline,
+)
+from shared.geo import degree_box, distance_m, street_key  # noqa: F401
 
 # -- state machine --------------------------------------------------------------------------
 
@@ -54,45 +54,9 @@ def check_transition(current: str, target: str, *, duplicate_of: int | None = No
         raise TransitionRefused("'duplicate_of' only goes with the status 'duplicate'.")
 
 
-# -- SLA in working days ----------------------------------------------------------------------
+# -- SLA in working days (Belgian calendar in shared.calendar) ---------------------------------
 
-@functools.lru_cache(maxsize=16)
-def _belgian_holidays(years: tuple[int, ...]) -> holidays.HolidayBase:
-    return holidays.Belgium(years=list(years))
-
-
-def belgian_holidays(years) -> holidays.HolidayBase:
-    """Belgian public holidays of `years` (cached: building a calendar takes milliseconds)."""
-    return _belgian_holidays(tuple(years))
-
-
-def is_working_day(day: date, calendar) -> bool:
-    return day.weekday() < 5 and day not in calendar
-
-
-def add_working_days(start: date, days: int, calendar=None) -> date:
-    """The `days`-th working day after `start` (start itself does not count)."""
-    calendar = calendar if calendar is not None else belgian_holidays(
-        range(start.year, start.year + 2 + days // 200))
-    current, left = start, days
-    while left > 0:
-        current += timedelta(days=1)
-        if is_working_day(current, calendar):
-            left -= 1
-    return current
-
-
-def sla_deadline(reported_at: datetime, working_days: int, calendar=None) -> datetime:
-    """End of the N-th working day after the report (Brussels time), as UTC.
-
-    A report made on a weekend or holiday starts counting from the next working day, as the
-    antenna would when it opens."""
-    local_day = reported_at.astimezone(BRUSSELS).date()
-    due_day = add_working_days(local_day, max(working_days, 0), calendar)
-    if working_days <= 0:
-        due_day = local_day
-    end_of_day = datetime.combine(due_day, time(23, 59, 59), tzinfo=BRUSSELS)
-    return end_of_day.astimezone(UTC)
+sla_deadline = working_days_deadline
 
 
 def is_overdue(status: str, sla_due_at: datetime, now: datetime) -> bool:
@@ -133,38 +97,6 @@ class Candidate:
     lat: float | None
     lon: float | None
     reported_at: datetime
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Haversine distance in metres."""
-    r = 6_371_000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
-
-
-def degree_box(lat: float, metres: float) -> tuple[float, float]:
-    """Half-sizes in degrees (lat, lon) of a box that contains every point within `metres`."""
-    dlat = metres / 111_000.0 * 1.01
-    dlon = metres / (111_000.0 * max(math.cos(math.radians(lat)), 0.01)) * 1.01
-    return dlat, dlon
-
-
-_HOUSE_NUMBER = re.compile(r"\b\d+[a-z]?(\s*(bte|bus|boite|box)\s*\w+)?\b")
-_POSTCODE_TAIL = re.compile(r",.*$")
-
-
-def street_key(address: str | None) -> str | None:
-    """'Rue de la Tulipe 12, 1050 Ixelles' and 'rue de la tulipe 3' give the same key."""
-    if not address:
-        return None
-    text = unicodedata.normalize("NFKD", address).encode("ascii", "ignore").decode().lower()
-    text = _POSTCODE_TAIL.sub("", text)
-    text = _HOUSE_NUMBER.sub(" ", text)
-    text = re.sub(r"[^a-z ]+", " ", text)
-    key = " ".join(text.split())
-    return key or None
 
 
 def duplicate_hints(category: str, street: str | None, lat: float | None, lon: float | None,
