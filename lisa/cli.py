@@ -25,6 +25,7 @@ import shared.memory_transport  # noqa: E402,F401  (registers lisa-memory://)
 from lisa import platform  # noqa: E402
 from shared import config, migrations  # noqa: E402
 from shared.db import Database  # noqa: E402
+from shared.topology import declare_event_queues  # noqa: E402
 
 log = logging.getLogger("lisa")
 
@@ -42,16 +43,18 @@ def database_for(name: str) -> Database:
 
 
 def migrate(names=None) -> None:
-    """Apply every service's migrations, then its shipped reference data."""
+    """Apply every service's migrations and shipped reference data; declare the event queues."""
     for spec in platform.SERVICES:
         if names and spec.name not in names:
             continue
         migrations.upgrade(spec.name)
         database = database_for(spec.name)
         with database.session() as session:
-            platform.seed_reference_data(spec.name, session)
+            platform.seed_reference_data(spec.name, session, config.antenna_id())
             session.commit()
         database.engine.dispose()
+    declared = declare_event_queues(config.amqp_uri(), platform.service_classes())
+    log.info("migrations applied; %d event queues declared", declared)
 
 
 def seed_demo() -> tuple[int, str]:

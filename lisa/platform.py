@@ -16,6 +16,8 @@ SERVICES = (
     ServiceSpec("incidents", "services.incidents.service:IncidentsService",
                 "services.incidents.service:IncidentsOps", "services.incidents.models:metadata",
                 8001),
+    ServiceSpec("tags", "services.tags.service:TagsService", "services.tags.service:TagsOps",
+                "services.tags.models:metadata", 8002),
     ServiceSpec("gateway", "services.gateway.service:GatewayService", None,
                 "services.gateway.models:metadata", None),
 )
@@ -27,9 +29,17 @@ def load(path: str):
     return getattr(importlib.import_module(module), attribute)
 
 
-def seed_reference_data(name: str, session) -> None:
+def seed_reference_data(name: str, session, antenna_id: str) -> None:
     """Reference data shipped with a service's code (idempotent)."""
     if name == "incidents":
         from services.incidents.use_cases import seed_reference_data as seed
 
         seed(session)
+    elif name == "tags":
+        from services.tags.use_cases import seed_reference_data as seed
+
+        seed(session, antenna_id)
+
+
+def service_classes() -> list[type]:
+    return [load(spec.service) for spec in SERVICES]

@@ -60,6 +60,11 @@ def antenna_id() -> str:
     return env("LISA_ANTENNA_ID", "ixelles-tulipe")
 
 
+def antenna_location() -> tuple[float, float]:
+    """Where the crew's van starts and ends its day (the antenna)."""
+    return (float(env("LISA_ANTENNA_LAT", "50.8338")), float(env("LISA_ANTENNA_LON", "4.3703")))
+
+
 def is_embedded() -> bool:
     return amqp_uri().startswith(EMBEDDED_AMQP_URI.split(":")[0])
 

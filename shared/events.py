@@ -11,7 +11,7 @@ import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
@@ -76,12 +76,59 @@ class IncidentClosed(IncidentFacts):
     within_sla = fields.Boolean(required=True)
 
 
+class JobFacts(PayloadSchema):
+    job_id = fields.Integer(required=True)
+    incident_id = fields.Integer(allow_none=True, load_default=None)
+    site_id = fields.Integer(required=True)
+    neighbourhood = fields.String(allow_none=True, load_default=None)
+    surface = fields.String(required=True)
+    ownership = fields.String(required=True)
+    content = fields.String(required=True)
+    area_m2 = fields.Float(required=True)
+    priority = fields.Integer(required=True)
+    due_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    recurrence = fields.Boolean(required=True)
+
+
+class JobCreated(JobFacts):
+    status = fields.String(required=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class JobScheduled(JobFacts):
+    scheduled_for = fields.Date(required=True)
+    crew_size = fields.Integer(required=True)
+
+
+class JobCompleted(JobFacts):
+    removed_m2 = fields.Float(required=True)
+    method = fields.String(required=True)
+    minutes_spent = fields.Integer(required=True)
+    completed_at = fields.AwareDateTime(required=True)
+    within_deadline = fields.Boolean(allow_none=True, load_default=None)
+
+
+class JobCancelled(JobFacts):
+    from_status = fields.String(required=True)
+    cancelled_at = fields.AwareDateTime(required=True)
+
+
+class JobRejected(JobFacts):
+    reason_code = fields.String(required=True)
+    rejected_at = fields.AwareDateTime(required=True)
+
+
 # (source, event_type) -> (current schema version, payload schema)
 EVENT_TYPES: dict[tuple[str, str], tuple[int, type[PayloadSchema]]] = {
     ("incidents", "incident_reported"): (1, IncidentReported),
     ("incidents", "incident_triaged"): (1, IncidentTriaged),
     ("incidents", "incident_status_changed"): (1, IncidentStatusChanged),
     ("incidents", "incident_closed"): (1, IncidentClosed),
+    ("tags", "job_created"): (1, JobCreated),
+    ("tags", "job_scheduled"): (1, JobScheduled),
+    ("tags", "job_completed"): (1, JobCompleted),
+    ("tags", "job_cancelled"): (1, JobCancelled),
+    ("tags", "job_rejected"): (1, JobRejected),
 }
 
 # (event_type, from_version) -> function(payload) returning the payload at from_version + 1
@@ -123,7 +170,8 @@ def build(
 ) -> dict:
     """A validated envelope, ready for JSON. Raises ValidationError on a bad payload."""
     version, schema = _schema_for(source, event_type)
-    as_json = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in payload.items()}
+    as_json = {k: v.isoformat() if isinstance(v, datetime | date) else v
+               for k, v in payload.items()}
     clean = _instance(schema).dump(_instance(schema).load(as_json))
     envelope = {
         "event_id": str(uuid.uuid4()),

@@ -24,6 +24,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy.exc import DBAPIError
 
 from shared import config, events, metrics
+from shared.rpc import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ DEAD_LETTER_QUEUE = Queue(
     "lisa.dead-letter", exchange=DEAD_LETTER_EXCHANGE, routing_key="#", durable=True,
 )
 RETRIES = 3
+TRANSIENT_ERRORS = (DBAPIError, ServiceUnavailable)
 RETRY_DELAY_SECONDS = 0.2
 
 
@@ -80,7 +82,7 @@ def idempotent_handler(source: str, event_type: str, **handler_options):
                         uow.commit()
                     metrics.EVENTS_CONSUMED.labels(service, consumer, event_type, "processed").inc()
                     return
-                except DBAPIError as exc:  # transient (lock, restart): retry, then dead-letter
+                except TRANSIENT_ERRORS as exc:  # lock, restart, a service away: retry
                     if attempt < RETRIES:
                         log.warning("%s: retry %d after %s", consumer, attempt, exc)
                         time.sleep(RETRY_DELAY_SECONDS * attempt)

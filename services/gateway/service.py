@@ -12,6 +12,7 @@ from services.gateway.models import metadata
 from services.gateway.openapi import build_spec
 from services.gateway.schemas import MeSchema, TokenRequestSchema, TokenSchema
 from services.incidents import schemas as incident_schemas
+from services.tags import schemas as tag_schemas
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import NotFound, ValidationFailed, validated
@@ -44,6 +45,7 @@ class GatewayService(OpsEndpoints):
     clock = Clock()
     metrics = EntrypointMetrics()
     incidents = ServiceClient("incidents")
+    tags = ServiceClient("tags")
 
     def authenticate(self, request):
         with self.db.session() as session:
@@ -127,6 +129,56 @@ class GatewayService(OpsEndpoints):
          response=incident_schemas.ContactAccessSchema, many=True)
     def contact_access_log(self, request, identity, incident_id):
         return self.incidents.contact_access_log(incident_id)
+
+    # -- graffiti removal jobs -------------------------------------------------------------------
+    @api("GET", "/api/v1/tag-jobs", summary="Removal jobs (filters, paging, open m2)",
+         tag="tag-jobs", query=tag_schemas.JobQuerySchema, response=tag_schemas.JobPageSchema)
+    def list_tag_jobs(self, request, identity):
+        return self.tags.list_jobs(query_args(request))
+
+    @api("POST", "/api/v1/tag-jobs", summary="Create a removal job directly (crew, coordinator)",
+         tag="tag-jobs", request=tag_schemas.CreateJobSchema, response=tag_schemas.JobSchema,
+         status=201)
+    def create_tag_job(self, request, identity):
+        return self.tags.create_job(read_json(request))
+
+    @api("GET", "/api/v1/tag-jobs/<int:job_id>", summary="One removal job with its history",
+         tag="tag-jobs", response=tag_schemas.JobSchema)
+    def get_tag_job(self, request, identity, job_id):
+        return self.tags.get_job(job_id)
+
+    @api("POST", "/api/v1/tag-jobs/<int:job_id>/assess",
+         summary="Record the crew's assessment (surface, area, height, ownership, content)",
+         tag="tag-jobs", request=tag_schemas.AssessJobSchema, response=tag_schemas.JobSchema)
+    def assess_tag_job(self, request, identity, job_id):
+        return self.tags.assess(job_id, read_json(request))
+
+    @api("POST", "/api/v1/tag-jobs/<int:job_id>/consent",
+         summary="Record the owner's signed waiver (private property)", tag="tag-jobs",
+         request=tag_schemas.ConsentSchema, response=tag_schemas.JobSchema)
+    def consent_tag_job(self, request, identity, job_id):
+        return self.tags.record_consent(job_id, read_json(request))
+
+    @api("POST", "/api/v1/tag-jobs/<int:job_id>/schedule", summary="Schedule for a day",
+         tag="tag-jobs", request=tag_schemas.ScheduleSchema, response=tag_schemas.JobSchema)
+    def schedule_tag_job(self, request, identity, job_id):
+        return self.tags.schedule(job_id, read_json(request))
+
+    @api("POST", "/api/v1/tag-jobs/<int:job_id>/complete",
+         summary="Record the removal: m2, method, minutes, crew", tag="tag-jobs",
+         request=tag_schemas.CompleteSchema, response=tag_schemas.JobSchema)
+    def complete_tag_job(self, request, identity, job_id):
+        return self.tags.complete(job_id, read_json(request))
+
+    @api("POST", "/api/v1/tag-jobs/<int:job_id>/cancel", summary="Cancel with a reason",
+         tag="tag-jobs", request=tag_schemas.CancelSchema, response=tag_schemas.JobSchema)
+    def cancel_tag_job(self, request, identity, job_id):
+        return self.tags.cancel(job_id, read_json(request))
+
+    @api("GET", "/api/v1/tag-plan", summary="The crew's plan for a day, and what was left out",
+         tag="tag-jobs", query=tag_schemas.PlanQuerySchema, response=tag_schemas.PlanSchema)
+    def tag_plan(self, request, identity):
+        return self.tags.plan(query_args(request))
 
     # -- documents ------------------------------------------------------------------------------
     @api("GET", "/api/v1/openapi.json", summary="This API's OpenAPI 3 document", tag="meta",

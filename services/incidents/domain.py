@@ -32,6 +32,19 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 OPEN_STATUSES = frozenset({NEW, TRIAGED, IN_PROGRESS, REOPENED})
 FINAL_STATUSES = frozenset({CLOSED, CANCELLED, DUPLICATE})
+
+
+def path_to(current: str, target: str) -> list[str]:
+    """The statuses to go through to reach `target` when another service's fact moves an
+    incident (a removal job scheduled or done): an untriaged incident is triaged first. Empty
+    when the incident is already there or beyond (e.g. closed)."""
+    if current == target:
+        return []
+    if target in TRANSITIONS.get(current, ()):
+        return [target]
+    if current == NEW and target in TRANSITIONS[TRIAGED]:
+        return [TRIAGED, target]
+    return []
 assert set(TRANSITIONS) == set(STATUSES)
 assert all(targets <= set(STATUSES) for targets in TRANSITIONS.values())
 
@@ -146,12 +159,14 @@ def contact_visibility(role: str, organisation: str, intake_organisation: str,
 # -- who may do what with incidents -----------------------------------------------------------
 
 REPORTERS = frozenset({"desk", "warden", "street_worker", "mediator", "police", "admin"})
-READERS = REPORTERS | {"coordinator", "auditor", "tags"}
+READERS = REPORTERS | {"coordinator", "auditor", "tags", "service"}
 TRIAGERS = frozenset({"coordinator", "admin"})
 GRAFFITI_PARENT = "graffiti"
 
 
 def may_read(role: str, parent_category: str) -> bool:
+    """`service`: another service acting for the platform (e.g. tags reading a graffiti
+    incident's place); it never sees the citizen's contact (contact_visibility)."""
     if role == "tags":
         return parent_category == GRAFFITI_PARENT
     return role in READERS

@@ -10,6 +10,7 @@ from shared import config
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import rpc, validated
+from shared.handlers import DeadLetters, idempotent_handler
 from shared.identity import CallerIdentity
 from shared.metrics import EntrypointMetrics
 from shared.ops import ops_service
@@ -38,6 +39,22 @@ class IncidentsService:
     caller = CallerIdentity()
     clock = Clock()
     metrics = EntrypointMetrics()
+    dead_letters = DeadLetters()
+
+    # -- the tags service's removal jobs move graffiti incidents ----------------------------------
+    @idempotent_handler("tags", "job_scheduled")
+    def on_job_scheduled(self, uow, event):
+        use_cases.follow_removal_job(
+            uow, event.payload, domain.IN_PROGRESS,
+            f"removal job {event.payload['job_id']} scheduled for "
+            f"{event.payload['scheduled_for'].isoformat()}", self.clock())
+
+    @idempotent_handler("tags", "job_completed")
+    def on_job_completed(self, uow, event):
+        use_cases.follow_removal_job(
+            uow, event.payload, domain.RESOLVED,
+            f"removal job {event.payload['job_id']} done: {event.payload['removed_m2']:g} m2",
+            self.clock())
 
     @rpc
     def list_categories(self):

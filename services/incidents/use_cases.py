@@ -396,3 +396,33 @@ def contact_access_log(session, identity: Identity, incident_id: int) -> list[di
              "purpose": row.purpose, "at": _as_utc(row.at)}
             for row in session.scalars(select(ContactAccessLog).where(
                 ContactAccessLog.incident_id == incident_id).order_by(ContactAccessLog.id))]
+
+
+def follow_removal_job(uow, facts: dict, target: str, note: str, now: datetime) -> None:
+    """A removal job of the tags service was scheduled (-> in_progress) or done (-> resolved).
+    The tags service acts here as a system actor; no commit (an event handler's unit of work)."""
+    if facts.get("incident_id") is None:
+        return
+    session = uow.session
+    incident = session.scalars(select(Incident).where(Incident.id == facts["incident_id"])
+                               .with_for_update()).first()
+    if incident is None:
+        return
+    category = session.get(Category, incident.category_code)
+    system = Identity("tags", "service", "cellule_tags", (incident.antenna_id,))
+    for step in domain.path_to(incident.status, target):
+        previous = incident.status
+        incident.status, incident.updated_at = step, now
+        if step == domain.TRIAGED:
+            incident.triaged_at = now
+        _record(session, incident, system, previous, step, now, note)
+        facts_out = _facts(incident, category)
+        if step == domain.TRIAGED:
+            uow.emit("incident_triaged", {**facts_out, "triaged_at": now,
+                                          "sla_due_at": _as_utc(incident.sla_due_at)},
+                     antenna_id=incident.antenna_id)
+        else:
+            uow.emit("incident_status_changed", {**facts_out, "from_status": previous,
+                                                 "to_status": step, "duplicate_of": None,
+                                                 "changed_at": now},
+                     antenna_id=incident.antenna_id)

@@ -221,7 +221,7 @@ def test_contact_visibility(role, organisation, consent_police, expected):
 
 @pytest.mark.parametrize("role, parent, allowed", [
     ("tags", "graffiti", True), ("tags", "cleanliness", False), ("auditor", "social", True),
-    ("desk", "nuisance", True), ("service", "graffiti", False),
+    ("desk", "nuisance", True), ("service", "graffiti", True), ("police", "graffiti", True),
 ])
 def test_may_read(role, parent, allowed):
     assert domain.may_read(role, parent) is allowed
@@ -238,3 +238,13 @@ def test_degree_box_contains_the_radius(lat):
     dlat, dlon = domain.degree_box(lat, 50)
     assert domain.distance_m(lat, 4.37, lat + dlat, 4.37) >= 50
     assert domain.distance_m(lat, 4.37, lat, 4.37 + dlon) >= 50
+
+
+@pytest.mark.parametrize("current, target, path", [
+    (NEW, IN_PROGRESS, [TRIAGED, IN_PROGRESS]), (NEW, RESOLVED, [TRIAGED, RESOLVED]),
+    (TRIAGED, IN_PROGRESS, [IN_PROGRESS]), (IN_PROGRESS, RESOLVED, [RESOLVED]),
+    (IN_PROGRESS, IN_PROGRESS, []), (RESOLVED, IN_PROGRESS, []), (CLOSED, RESOLVED, []),
+    (CANCELLED, IN_PROGRESS, []), (REOPENED, IN_PROGRESS, [IN_PROGRESS]),
+])
+def test_path_followed_for_another_services_fact(current, target, path):
+    assert domain.path_to(current, target) == path

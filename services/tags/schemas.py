@@ -1,0 +1,176 @@
+"""marshmallow schemas of the tags service's RPC payloads (and its part of the REST API)."""
+from marshmallow import Schema, fields, post_load, validate
+
+from services.incidents.schemas import LocationSchema
+from services.tags import domain
+
+PHOTO_REFERENCE = validate.Regexp(r"^[A-Za-z0-9._:/-]{1,200}$",
+                                  error="A photo reference (file name or URL path).")
+
+
+class JobDetailsSchema(Schema):
+    surface = fields.String(required=True, validate=validate.OneOf(domain.SURFACES))
+    area_m2 = fields.Float(required=True, validate=validate.Range(
+        min=0, min_inclusive=False, max=domain.MAX_AREA_M2))
+    height_m = fields.Float(load_default=0.0, validate=validate.Range(
+        min=0, max=domain.MAX_HEIGHT_M))
+    ownership = fields.String(required=True, validate=validate.OneOf(domain.OWNERSHIPS))
+    content = fields.String(load_default="ordinary", validate=validate.OneOf(domain.CONTENTS))
+    photos = fields.List(fields.String(validate=PHOTO_REFERENCE), load_default=list,
+                         validate=validate.Length(max=20))
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class CreateJobSchema(JobDetailsSchema):
+    site = fields.Nested(LocationSchema, required=True)
+
+
+class AssessJobSchema(Schema):
+    """What the crew learns on site: every field optional."""
+    surface = fields.String(validate=validate.OneOf(domain.SURFACES))
+    area_m2 = fields.Float(validate=validate.Range(min=0, min_inclusive=False,
+                                                   max=domain.MAX_AREA_M2))
+    height_m = fields.Float(validate=validate.Range(min=0, max=domain.MAX_HEIGHT_M))
+    ownership = fields.String(validate=validate.OneOf(domain.OWNERSHIPS))
+    content = fields.String(validate=validate.OneOf(domain.CONTENTS))
+    photos = fields.List(fields.String(validate=PHOTO_REFERENCE),
+                         validate=validate.Length(max=20))
+    notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class ConsentSchema(Schema):
+    owner = fields.String(required=True, validate=validate.Length(min=2, max=200),
+                          metadata={"description": "Who signed the waiver."})
+    given_at = fields.AwareDateTime(required=True)
+    waiver_reference = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class ScheduleSchema(Schema):
+    date = fields.Date(required=True)
+    crew = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                       load_default=list, validate=validate.Length(max=10))
+
+
+class CompleteSchema(Schema):
+    removed_m2 = fields.Float(required=True, validate=validate.Range(
+        min=0, min_inclusive=False, max=domain.MAX_AREA_M2))
+    method = fields.String(required=True, validate=validate.OneOf(domain.METHODS))
+    minutes_spent = fields.Integer(required=True, validate=validate.Range(min=1, max=960))
+    crew = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,
+                       validate=validate.Length(min=1, max=10))
+
+
+class CancelSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=300))
+
+
+class JobQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(domain.STATUSES))
+    neighbourhood = fields.String(validate=validate.Length(max=100))
+    ownership = fields.String(validate=validate.OneOf(domain.OWNERSHIPS))
+    content = fields.String(validate=validate.OneOf(domain.CONTENTS))
+    incident_id = fields.Integer()
+    overdue = fields.Boolean()
+    recurrence = fields.Boolean()
+    scheduled_for = fields.Date()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+    @post_load
+    def no_blank_filters(self, data, **kwargs):
+        return {key: value for key, value in data.items() if value not in ("", None)}
+
+
+class PlanQuerySchema(Schema):
+    date = fields.Date(required=True)
+    crew = fields.String(load_default=None, validate=validate.Length(min=1, max=500),
+                         metadata={"description": "Comma-separated names of the members "
+                                                  "present; default: the active crew."})
+
+    @post_load
+    def split_crew(self, data, **kwargs):
+        if data.get("crew") is not None:
+            data["crew"] = [name.strip() for name in data["crew"].split(",") if name.strip()]
+        return data
+
+
+# -- outputs ----------------------------------------------------------------------------------
+
+class SiteSchema(Schema):
+    id = fields.Integer()
+    address = fields.String()
+    lat = fields.Float(allow_none=True)
+    lon = fields.Float(allow_none=True)
+    neighbourhood = fields.String(allow_none=True)
+    removals = fields.Integer()
+    last_removal_at = fields.DateTime(allow_none=True)
+
+
+class JobHistorySchema(Schema):
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    actor = fields.String()
+    actor_role = fields.String()
+    at = fields.DateTime()
+    note = fields.String(allow_none=True)
+
+
+class JobSchema(Schema):
+    id = fields.Integer()
+    incident_id = fields.Integer(allow_none=True)
+    site = fields.Nested(SiteSchema)
+    surface = fields.String()
+    area_m2 = fields.Float()
+    height_m = fields.Float()
+    needs_equipment = fields.Boolean()
+    ownership = fields.String()
+    content = fields.String()
+    photos = fields.List(fields.String())
+    notes = fields.String(allow_none=True)
+    status = fields.String()
+    priority = fields.Integer()
+    due_at = fields.DateTime(allow_none=True)
+    overdue = fields.Boolean()
+    recurrence = fields.Boolean()
+    estimated_minutes = fields.Integer()
+    consent = fields.Dict(allow_none=True)
+    scheduled_for = fields.Date(allow_none=True)
+    scheduled_crew = fields.List(fields.String())
+    completion = fields.Dict(allow_none=True)
+    reject_reason = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    history = fields.List(fields.Nested(JobHistorySchema))
+
+
+class JobPageSchema(Schema):
+    items = fields.List(fields.Nested(JobSchema))
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+    open_m2 = fields.Float()
+
+
+class PlanVisitSchema(Schema):
+    order = fields.Integer()
+    job_id = fields.Integer()
+    neighbourhood = fields.String(allow_none=True)
+    address = fields.String()
+    start = fields.String()
+    travel_minutes = fields.Integer()
+    on_site_minutes = fields.Integer()
+    area_m2 = fields.Float()
+    priority = fields.Integer()
+    due_at = fields.String(allow_none=True)
+
+
+class PlanSchema(Schema):
+    date = fields.Date()
+    crew = fields.List(fields.String())
+    visits = fields.List(fields.Nested(PlanVisitSchema))
+    left_out = fields.List(fields.Dict())
+    minutes_available = fields.Integer()
+    minutes_planned = fields.Integer()
+    travel_minutes = fields.Integer()
+    m2_capacity = fields.Float()
+    m2_planned = fields.Float()

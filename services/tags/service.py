@@ -1,0 +1,160 @@
+"""nameko entrypoints of the tags service (graffiti removal): validate, delegate to use_cases,
+serialise; event handlers create a job per graffiti incident."""
+import logging
+
+from nameko.timer import timer
+from prometheus_client import Counter, Gauge
+
+from services.tags import schemas, use_cases
+from services.tags.models import metadata
+from shared import config
+from shared.clock import Clock
+from shared.db import Database
+from shared.errors import rpc, validated
+from shared.handlers import DeadLetters, idempotent_handler
+from shared.identity import CallerIdentity, Identity
+from shared.metrics import EntrypointMetrics
+from shared.ops import ops_service
+from shared.rpc import ServiceClient, deadline
+
+log = logging.getLogger(__name__)
+
+OPEN_JOBS = Gauge("lisa_tags_open_jobs", "Removal jobs not done, cancelled or rejected.")
+OPEN_M2 = Gauge("lisa_tags_open_m2", "Estimated m2 of graffiti waiting for removal.")
+OVERDUE_JOBS = Gauge("lisa_tags_overdue_jobs", "Open removal jobs past their deadline.")
+REMOVED_M2_YEAR = Gauge("lisa_tags_removed_m2_this_year", "m2 removed since 1 January.")
+REMOVED_M2 = Counter("lisa_tags_removed_m2", "m2 of graffiti removed (completed jobs).")
+
+JOB = schemas.JobSchema()
+PAGE = schemas.JobPageSchema()
+PLAN = schemas.PlanSchema()
+CREATE = schemas.CreateJobSchema()
+ASSESS = schemas.AssessJobSchema()
+CONSENT = schemas.ConsentSchema()
+SCHEDULE = schemas.ScheduleSchema()
+COMPLETE = schemas.CompleteSchema()
+CANCEL = schemas.CancelSchema()
+QUERY = schemas.JobQuerySchema()
+PLAN_QUERY = schemas.PlanQuerySchema()
+GRAFFITI = "graffiti"
+
+
+def acting_for_antenna(antenna_id: str) -> Identity:
+    """The identity this service uses when it asks another service something."""
+    return Identity("tags", "service", "cellule_tags", (antenna_id,))
+
+
+class TagsService:
+    name = "tags"
+
+    db = Database(metadata, relay=True)
+    caller = CallerIdentity()
+    clock = Clock()
+    metrics = EntrypointMetrics()
+    dead_letters = DeadLetters()
+    incidents = ServiceClient("incidents")
+
+    # -- incidents' events --------------------------------------------------------------------
+    def _job_for_incident(self, uow, event):
+        self.caller.assume(acting_for_antenna(event.antenna_id))
+        with deadline():
+            incident = self.incidents.get(event.payload["incident_id"])
+        use_cases.create_from_incident(uow, event.payload, incident, event.antenna_id,
+                                       self.clock())
+
+    @idempotent_handler("incidents", "incident_reported")
+    def on_incident_reported(self, uow, event):
+        if event.payload["parent_category"] == GRAFFITI:
+            self._job_for_incident(uow, event)
+
+    @idempotent_handler("incidents", "incident_triaged")
+    def on_incident_triaged(self, uow, event):
+        if event.payload["parent_category"] == GRAFFITI:
+            self._job_for_incident(uow, event)
+        else:
+            use_cases.cancel_for_incident(uow, event.payload["incident_id"],
+                                          "incident reclassified as not graffiti", self.clock())
+
+    @idempotent_handler("incidents", "incident_closed")
+    def on_incident_closed(self, uow, event):
+        if event.payload["final_status"] in ("cancelled", "duplicate"):
+            use_cases.cancel_for_incident(uow, event.payload["incident_id"],
+                                          f"incident {event.payload['final_status']}",
+                                          self.clock())
+
+    # -- API ------------------------------------------------------------------------------------
+    @rpc
+    def list_jobs(self, query):
+        identity = self.caller.current
+        data = validated(QUERY, query)
+        with self.db.session() as session:
+            return PAGE.dump(use_cases.list_jobs(session, identity, data, self.clock()))
+
+    @rpc
+    def get_job(self, job_id):
+        identity = self.caller.current
+        with self.db.session() as session:
+            return JOB.dump(use_cases.get_job(session, identity, int(job_id), self.clock()))
+
+    @rpc
+    def create_job(self, payload):
+        identity = self.caller.current
+        data = validated(CREATE, payload)
+        with self.db.unit_of_work() as uow:
+            return JOB.dump(use_cases.create_job(uow, identity, data, self.clock()))
+
+    def _change(self, command, schema, job_id, payload):
+        identity = self.caller.current
+        data = validated(schema, payload)
+        with self.db.unit_of_work() as uow:
+            return JOB.dump(command(uow, identity, int(job_id), data, self.clock()))
+
+    @rpc
+    def assess(self, job_id, payload):
+        return self._change(use_cases.assess, ASSESS, job_id, payload)
+
+    @rpc
+    def record_consent(self, job_id, payload):
+        return self._change(use_cases.record_consent, CONSENT, job_id, payload)
+
+    @rpc
+    def schedule(self, job_id, payload):
+        return self._change(use_cases.schedule, SCHEDULE, job_id, payload)
+
+    @rpc
+    def complete(self, job_id, payload):
+        view = self._change(use_cases.complete, COMPLETE, job_id, payload)
+        REMOVED_M2.inc(view["completion"]["removed_m2"])
+        return view
+
+    @rpc
+    def cancel(self, job_id, payload):
+        return self._change(use_cases.cancel, CANCEL, job_id, payload)
+
+    @rpc
+    def plan(self, query):
+        identity = self.caller.current
+        data = validated(PLAN_QUERY, query)
+        with self.db.session() as session:
+            return PLAN.dump(use_cases.plan_day(session, identity, data["date"], data["crew"],
+                                                config.antenna_location()))
+
+    # -- timers -----------------------------------------------------------------------------------
+    @timer(interval=3600)
+    def remind_missing_consents(self):
+        with self.db.unit_of_work() as uow:
+            reminded = use_cases.remind_consents(uow, self.clock())
+        if reminded:
+            log.info("reminded %d jobs still waiting for the owner's consent", reminded)
+
+    @timer(interval=30)
+    def refresh_gauges(self):
+        with self.db.session() as session:
+            numbers = use_cases.backlog(session, self.clock())
+        OPEN_JOBS.set(numbers["open_jobs"])
+        OPEN_M2.set(numbers["open_m2"])
+        OVERDUE_JOBS.set(numbers["overdue_jobs"])
+        REMOVED_M2_YEAR.set(numbers["removed_m2_this_year"])
+
+
+TagsOps = ops_service("tags", metadata)
