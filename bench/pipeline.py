@@ -155,16 +155,17 @@ class EventClock:
 
 
 def start_distributed(tmp: Path, prefix: str):
-    gateway_port, ops_port = free_port(), free_port()
+    gateway_port, ops_port, tags_port = free_port(), free_port(), free_port()
     env = {**os.environ, "LISA_AMQP_URI": AMQP_URI,
            "LISA_DATABASE_URL": f"{PG_BASE}/{prefix}_{{service}}",
            "LISA_HTTP_PORT": str(gateway_port), "LISA_INCIDENTS_OPS_PORT": str(ops_port),
+           "LISA_TAGS_OPS_PORT": str(tags_port),
            "LISA_VAR_DIR": str(tmp), "LISA_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     log = open(tmp / "run.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     for url in (f"http://127.0.0.1:{gateway_port}/readyz",
-                f"http://127.0.0.1:{ops_port}/readyz"):
+                f"http://127.0.0.1:{ops_port}/readyz", f"http://127.0.0.1:{tags_port}/readyz"):
         wait_ready(url, process)
     subprocess.run([sys.executable, "-m", "lisa.cli", "create-user", "--username", "bench",
                     "--password", "bench", "--role", "desk", "--organisation", "antenna_desk"],

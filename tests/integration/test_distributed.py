@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -14,6 +15,7 @@ from kombu import Connection, Exchange, Queue
 
 from lisa.local import drop_databases, free_port, stop_group, wait_ready
 from shared import events
+from shared.calendar import BRUSSELS
 from tests.conftest import POSTGRES_ADMIN_URL, ROOT, Api
 
 pytestmark = pytest.mark.integration
@@ -29,13 +31,14 @@ GRAFFITI = {
 def distributed_platform(brokers_available, rabbit_uri, tmp_path):
     prefix = f"lisa_it_{uuid.uuid4().hex[:8]}"
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    gateway_port, ops_port = free_port(), free_port()
+    gateway_port, ops_port, tags_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "LISA_AMQP_URI": rabbit_uri,
         "LISA_DATABASE_URL": f"{base}/{prefix}_{{service}}",
         "LISA_HTTP_PORT": str(gateway_port),
         "LISA_INCIDENTS_OPS_PORT": str(ops_port),
+        "LISA_TAGS_OPS_PORT": str(tags_port),
         "LISA_SECRET_KEY": uuid.uuid4().hex,
         "LISA_VAR_DIR": str(tmp_path),
         "PYTHONPATH": str(ROOT),
@@ -46,13 +49,15 @@ def distributed_platform(brokers_available, rabbit_uri, tmp_path):
     try:
         wait_ready(f"http://127.0.0.1:{gateway_port}/readyz", process)
         wait_ready(f"http://127.0.0.1:{ops_port}/readyz", process)
+        wait_ready(f"http://127.0.0.1:{tags_port}/readyz", process)
         for username, role, organisation in (("desk", "desk", "antenna_desk"),
                                              ("coordinator", "coordinator",
-                                              "prevention_service")):
+                                              "prevention_service"),
+                                             ("tags", "tags", "cellule_tags")):
             subprocess.run([sys.executable, "-m", "lisa.cli", "create-user", "--username",
                             username, "--password", "demo", "--role", role, "--organisation",
                             organisation], cwd=ROOT, env=env, check=True, capture_output=True)
-        yield Api(f"http://127.0.0.1:{gateway_port}/"), rabbit_uri, ops_port
+        yield Api(f"http://127.0.0.1:{gateway_port}/"), rabbit_uri, ops_port, tags_port
     finally:
         stop_group(process)
         log.close()
@@ -61,7 +66,7 @@ def distributed_platform(brokers_available, rabbit_uri, tmp_path):
 
 
 def test_report_triage_and_events_on_rabbitmq_and_postgresql(distributed_platform):
-    api, amqp_uri, ops_port = distributed_platform
+    api, amqp_uri, ops_port, _ = distributed_platform
     exchange = Exchange("incidents.events", type="topic", durable=True)
     with Connection(amqp_uri) as connection:
         queue = Queue("it-test-consumer", exchange, routing_key="#", durable=False)
@@ -97,3 +102,59 @@ def test_report_triage_and_events_on_rabbitmq_and_postgresql(distributed_platfor
     assert 'lisa_events_published_total{event_type="incident_triaged",service="incidents"} 1.0' \
         in metrics
     assert 'lisa_outbox_backlog{service="incidents"} 0.0' in metrics
+
+
+def poll(fetch, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = fetch()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_graffiti_incident_to_one_job_to_resolved_on_rabbitmq_and_postgresql(
+        distributed_platform):
+    api, amqp_uri, _, tags_port = distributed_platform
+    exchange = Exchange("incidents.events", type="topic", durable=True)
+    private = {**GRAFFITI, "category": "graffiti_private",
+               "location": {"address": "Rue Malibran 40, 1050 Ixelles", "lat": 50.8300,
+                            "lon": 4.3735, "neighbourhood": "Flagey"}}
+    with Connection(amqp_uri) as connection:
+        spy = Queue("it-spy", exchange, routing_key="incident_reported",
+                    durable=False)(connection.default_channel)
+        spy.declare()
+        incident = api.call("POST", "/api/v1/incidents", "desk", json=private).json()["incident"]
+        envelope = poll(lambda: spy.get(no_ack=True)).payload
+        jobs_path = f"/api/v1/tag-jobs?incident_id={incident['id']}"
+        [job] = poll(lambda: api.call("GET", jobs_path, "tags").json()["items"])
+        # the same event delivered twice more: still one job
+        for _ in range(2):
+            connection.Producer().publish(envelope, exchange=exchange,
+                                          routing_key="incident_reported", serializer="json")
+    duplicates = ('lisa_events_consumed_total{consumer="tags.on_incident_reported",'
+                  'event_type="incident_reported",outcome="duplicate",service="tags"} 2.0')
+    poll(lambda: duplicates in requests.get(f"http://127.0.0.1:{tags_port}/metrics",
+                                            timeout=5).text)
+    assert api.call("GET", jobs_path, "tags").json()["total"] == 1
+    assert job["status"] == "awaiting_consent"
+
+    path = f"/api/v1/tag-jobs/{job['id']}"
+    today = datetime.now(BRUSSELS).date().isoformat()
+    assert api.call("POST", f"{path}/schedule", "tags", json={"date": today}).status_code == 409
+    consent = api.call("POST", f"{path}/consent", "tags", json={
+        "owner": "SPRL Boulangerie", "given_at": datetime.now(UTC).isoformat(),
+        "waiver_reference": "WAIVER-118"})
+    assert consent.status_code == 200, consent.text
+    assert api.call("POST", f"{path}/schedule", "coordinator",
+                    json={"date": today, "crew": ["Karim", "Sofie"]}).status_code == 200
+    poll(lambda: api.call("GET", f"/api/v1/incidents/{incident['id']}",
+                          "coordinator").json()["status"] == "in_progress")
+    done = api.call("POST", f"{path}/complete", "tags", json={
+        "removed_m2": 3.5, "method": "chemical", "minutes_spent": 70, "crew": ["Karim", "Sofie"]})
+    assert done.status_code == 200, done.text
+    poll(lambda: api.call("GET", f"/api/v1/incidents/{incident['id']}",
+                          "coordinator").json()["status"] == "resolved")
+    plan = api.call("GET", f"/api/v1/tag-plan?date={today}", "coordinator")
+    assert plan.status_code == 200 and plan.json()["m2_capacity"] == 32
