@@ -66,9 +66,11 @@ def seed_demo() -> tuple[int, str]:
         demo.ensure_accounts(session, antenna)
     incidents = database_for("incidents")
     created = demo.seed_incidents(incidents, antenna)
-    gateway.engine.dispose()
-    incidents.engine.dispose()
-    return created, antenna
+    tags = database_for("tags")
+    jobs = demo.seed_tag_jobs(incidents, tags, antenna)
+    for database in (gateway, incidents, tags):
+        database.engine.dispose()
+    return created, jobs, antenna
 
 
 def run_containers(service_classes) -> None:
@@ -95,11 +97,12 @@ def cmd_demo(args) -> None:
     if not config.is_embedded():
         sys.exit("make demo is the embedded mode; unset LISA_AMQP_URI or use `make run`.")
     migrate()
-    created, antenna = seed_demo()
+    created, jobs, antenna = seed_demo()
     classes = [platform.load(spec.service) for spec in platform.SERVICES]
     url = f"http://{config.http_host()}:{config.http_port()}"
     print(f"""
-LISA platform, embedded demo: antenna '{antenna}', {created} demo incidents created now.
+LISA platform, embedded demo: antenna '{antenna}', {created} demo incidents and {jobs} graffiti
+removal jobs created now.
   Gateway      {url}/api/v1/   (OpenAPI: {url}/api/v1/openapi.json)
   Health       {url}/healthz  {url}/readyz   Metrics: {url}/metrics
   Accounts     (password 'demo', embedded mode only)""")

@@ -154,3 +154,74 @@ def _advance(database, coordinator, incident_id, reported_at, today, rng) -> Non
 
 def default_antenna() -> str:
     return config.antenna_id()
+
+
+SURFACE_WEIGHTS = {"brick": 5, "painted": 4, "concrete": 3, "stone": 2, "metal": 2, "glass": 2,
+                   "wood": 1, "other": 1}
+
+
+def seed_tag_jobs(incidents_db, tags_db, antenna_id: str, seed: int = 2500) -> int:
+    """The crew's backlog: a job per demo graffiti incident, assessed, some private ones waiting
+    for consent, older ones scheduled and done, recent ones ready. Skipped if jobs exist."""
+    from services.tags import use_cases as tags
+    from services.tags.models import Job
+
+    with tags_db.session() as session:
+        if session.scalar(select(func.count()).select_from(Job)):
+            return 0
+    service = Identity("tags", "service", "cellule_tags", (antenna_id,))
+    crew = Identity("karim", "tags", "cellule_tags", (antenna_id,))
+    today = datetime.now(UTC)
+    with incidents_db.session() as session:
+        graffiti = use_cases.list_incidents(session, service, {"category": "graffiti",
+                                                               "limit": 500, "offset": 0},
+                                            today)["items"]
+    rng = random.Random(seed)
+    surfaces, weights = zip(*SURFACE_WEIGHTS.items(), strict=True)
+    created = 0
+    for incident in sorted(graffiti, key=lambda i: i["reported_at"]):
+        if incident["status"] in (domain.CANCELLED, domain.DUPLICATE):
+            continue
+        at = incident["reported_at"] + timedelta(minutes=5)
+        with tags_db.unit_of_work(f"demo-job-{incident['id']}") as uow:
+            job = tags.create_from_incident(uow, {"incident_id": incident["id"],
+                                                  "category": incident["category_code"]},
+                                            incident, antenna_id, at)
+            uow.commit()
+        created += 1
+        job_id = job.id
+        at += timedelta(hours=rng.randint(2, 30))
+        if at > today:
+            continue
+        with tags_db.unit_of_work() as uow:
+            tags.assess(uow, crew, job_id, {
+                "surface": rng.choices(surfaces, weights)[0],
+                "area_m2": rng.choice([0.5, 1, 1.5, 2, 3, 4, 6, 8, 12]),
+                "height_m": rng.choice([0, 0, 0, 1, 2, 4])}, at)
+        if job.ownership != "public":
+            if rng.random() > 0.65:
+                continue  # still waiting for the owner's signed waiver
+            at += timedelta(days=rng.randint(1, 4))
+            if at > today:
+                continue
+            with tags_db.unit_of_work() as uow:
+                tags.record_consent(uow, crew, job_id, {
+                    "owner": rng.choice(["SPRL Boulangerie", "Copropriété Malibran 40",
+                                         "M. Lambert", "Librairie du Viaduc"]),
+                    "given_at": at, "waiver_reference": f"WAIVER-{job_id:04d}"}, at)
+        at += timedelta(days=rng.randint(1, 4))
+        if at > today + timedelta(days=2) or rng.random() < 0.15:
+            continue  # ready, waiting for a plan
+        day = at.astimezone(domain.BRUSSELS).date()
+        with tags_db.unit_of_work() as uow:
+            tags.schedule(uow, crew, job_id, {"date": day, "crew": ["Karim", "Sofie"]}, at)
+        if at + timedelta(hours=6) > today:
+            continue
+        with tags_db.unit_of_work() as uow:
+            tags.complete(uow, crew, job_id, {
+                "removed_m2": round(rng.uniform(0.5, 10), 1),
+                "method": rng.choice(["pressure_washing", "chemical", "chemical",
+                                      "paint_over"]),
+                "minutes_spent": rng.randint(30, 180), "crew": ["Karim", "Sofie"]},
+                at + timedelta(hours=6))
+    return created

@@ -142,11 +142,15 @@ class Database(DependencyProvider):
     def start(self):
         if self.relay_enabled:
             self._running = True
+            self._relay_stopped = threading.Event()
             self.container.spawn_managed_thread(self._relay_loop, identifier="outbox_relay")
 
     def stop(self):
+        """Let the relay finish the batch it is publishing, rather than be killed mid-way."""
         self._running = False
         self._wake.set()
+        if self.relay_enabled and hasattr(self, "_relay_stopped"):
+            self._relay_stopped.wait(5)
 
     def kill(self):
         self.stop()
@@ -188,6 +192,7 @@ class Database(DependencyProvider):
                 log.exception("outbox relay of %s failed", self.service)
                 eventlet.sleep(self.RELAY_IDLE_SECONDS)
         self.relay.close()
+        self._relay_stopped.set()
 
 
 class _WorkerDatabase:

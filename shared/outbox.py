@@ -29,6 +29,8 @@ from shared import events, metrics
 
 log = logging.getLogger(__name__)
 
+CONFIRM_TIMEOUT_SECONDS = 10  # a confirm that does not come in time counts as a failure
+
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -89,6 +91,13 @@ class OutboxRelay:
             self._connection.release()
             self._connection = None
 
+    def _forget_connection(self) -> None:
+        """After a failure the socket may be dead: drop it without a closing handshake, which
+        could wait forever on a broker that went away."""
+        if self._connection is not None:
+            self._connection.collect()
+            self._connection = None
+
     def backlog(self) -> int:
         outbox = self.database.outbox
         with self.database.session() as session:
@@ -125,6 +134,7 @@ class OutboxRelay:
                         json.loads(row.body), exchange=exchange, routing_key=row.event_type,
                         declare=[exchange], serializer="json", delivery_mode=2,
                         retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2},
+                        timeout=CONFIRM_TIMEOUT_SECONDS, confirm_timeout=CONFIRM_TIMEOUT_SECONDS,
                     )
                     session.execute(
                         update(outbox).where(outbox.c.id == row.id)
@@ -135,6 +145,6 @@ class OutboxRelay:
             except Exception as exc:  # broker down: keep what was confirmed, retry the rest
                 log.warning("outbox relay of %s: publish failed: %s", self.database.service, exc)
                 metrics.OUTBOX_PUBLISH_ERRORS.labels(self.database.service).inc()
-                self.close()
+                self._forget_connection()
             session.commit()
         return published

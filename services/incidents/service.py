@@ -127,7 +127,7 @@ class IncidentsService:
         if purged:
             log.info("erased the citizen contact of %d closed incidents", purged)
 
-    @timer(interval=30)
+    @timer(interval=30, eager=True)
     def refresh_gauges(self):
         with self.db.session() as session:
             OVERDUE.set(use_cases.overdue_count(session, self.clock()))

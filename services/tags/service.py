@@ -147,7 +147,7 @@ class TagsService:
         if reminded:
             log.info("reminded %d jobs still waiting for the owner's consent", reminded)
 
-    @timer(interval=30)
+    @timer(interval=30, eager=True)
     def refresh_gauges(self):
         with self.db.session() as session:
             numbers = use_cases.backlog(session, self.clock())
