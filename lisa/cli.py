@@ -132,26 +132,37 @@ def cmd_service(args) -> None:
 
 
 def cmd_run(args) -> None:
-    """Distributed on this machine: migrations first, then one process per service."""
+    """Distributed on this machine: migrations first, then one process per service, each
+    restarted if it dies (as an orchestrator would: nameko stops a container that cannot reach
+    the broker in the middle of a reply, and the outbox makes the restart lose nothing)."""
     os.environ.setdefault("LISA_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//")
     os.environ.setdefault("LISA_DATABASE_URL", "postgresql://127.0.0.1:5432/lisa_{service}")
     migrate()
-    processes = [subprocess.Popen([sys.executable, "-m", "lisa.cli", "service", spec.name])
-                 for spec in platform.SERVICES]
+
+    def start(name):
+        return subprocess.Popen([sys.executable, "-m", "lisa.cli", "service", name])
+
+    processes = {spec.name: start(spec.name) for spec in platform.SERVICES}
+    stopping = []
 
     def stop(signum, frame):
-        for process in processes:
+        stopping.append(signum)
+        for process in processes.values():
             process.terminate()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"LISA distributed: {len(processes)} processes; gateway on "
           f"http://{config.http_host()}:{config.http_port()}; Ctrl-C stops.", flush=True)
-    while all(process.poll() is None for process in processes):
+    while not stopping:
+        for name, process in list(processes.items()):
+            if process.poll() is not None and not stopping:
+                log.warning("%s exited with %s; restarting it", name, process.returncode)
+                time.sleep(1)
+                processes[name] = start(name)
         time.sleep(0.5)
-    stop(None, None)
-    for process in processes:
-        process.wait(timeout=20)
+    for process in processes.values():
+        process.wait(timeout=30)
 
 
 def cmd_migrate(args) -> None:

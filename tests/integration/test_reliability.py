@@ -28,8 +28,24 @@ REPORTS = 120
 
 
 class Cluster:
+    """One process per service, restarted when it dies, as `make run` (or an orchestrator)
+    does."""
+
     def __init__(self, env, tmp_path):
         self.env, self.tmp_path, self.processes = env, tmp_path, {}
+        self.restarts = defaultdict(int)
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.supervisor = threading.Thread(target=self.supervise, daemon=True)
+        self.supervisor.start()
+
+    def supervise(self):
+        while not self.stopping.wait(0.5):
+            with self.lock:
+                dead = [name for name, p in self.processes.items() if p.poll() is not None]
+            for name in dead:
+                self.restarts[name] += 1
+                self.start(name)
 
     def cli(self, *args):
         subprocess.run([sys.executable, "-m", "lisa.cli", *args], cwd=ROOT, env=self.env,
@@ -37,18 +53,35 @@ class Cluster:
 
     def start(self, name):
         log = open(self.tmp_path / f"{name}.log", "a")
-        self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "lisa.cli", "service", name], cwd=ROOT, env=self.env,
-            stdout=log, stderr=subprocess.STDOUT)
+        with self.lock:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "lisa.cli", "service", name], cwd=ROOT, env=self.env,
+                stdout=log, stderr=subprocess.STDOUT)
         port = self.env["LISA_HTTP_PORT"] if name == "gateway" else \
             self.env[f"LISA_{name.upper()}_OPS_PORT"]
         wait_ready(f"http://127.0.0.1:{port}/readyz", self.processes[name])
 
     def kill(self, name):
-        self.processes[name].send_signal(signal.SIGKILL)
-        self.processes[name].wait()
+        """SIGKILL; the supervisor starts a new one."""
+        with self.lock:
+            process = self.processes[name]
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        port = self.env["LISA_HTTP_PORT"] if name == "gateway" else \
+            self.env[f"LISA_{name.upper()}_OPS_PORT"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with self.lock:
+                current = self.processes[name]
+            if current is not process:
+                wait_ready(f"http://127.0.0.1:{port}/readyz", current)
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"{name} was not restarted")
 
     def stop_all(self):
+        self.stopping.set()
+        self.supervisor.join(5)
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -169,7 +202,8 @@ def check_nothing_lost_or_duplicated(outcomes, recorder, incidents_url, minimum_
     assert len(accepted) >= minimum_accepted, statuses
     stored, count = stored_incidents(incidents_url)
     recorder.wait_for(stored)
-    print(f"accepted {len(accepted)} of {REPORTS}, stored {count}, events {len(recorder.seen)}")
+    print(f"accepted {len(accepted)} of {REPORTS}, stored {count}, events {len(recorder.seen)}, "
+          f"statuses {sorted(set(statuses))}")
     assert accepted <= stored                  # every accepted report was stored
     assert count <= REPORTS                    # no request stored twice
     missing = stored - set(recorder.seen)
@@ -181,11 +215,7 @@ def test_killing_the_incidents_process_mid_stream_loses_and_duplicates_nothing(c
     cluster, api, amqp_uri, incidents_url = cluster
     recorder = EventRecorder(amqp_uri)
 
-    def kill_and_restart():
-        cluster.kill("incidents")
-        cluster.start("incidents")
-
-    outcomes = stream_reports(api, kill_and_restart)
+    outcomes = stream_reports(api, lambda: cluster.kill("incidents"))
     check_nothing_lost_or_duplicated(outcomes, recorder, incidents_url, REPORTS * 0.8)
 
 
@@ -207,3 +237,4 @@ def test_a_broker_restart_mid_stream_loses_and_duplicates_nothing(cluster):
 
     outcomes = stream_reports(api, restart_broker)
     check_nothing_lost_or_duplicated(outcomes, recorder, incidents_url, REPORTS * 0.5)
+    print(f"processes restarted after dying: {dict(cluster.restarts)}")
