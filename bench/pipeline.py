@@ -155,11 +155,11 @@ class EventClock:
 
 
 def start_distributed(tmp: Path, prefix: str):
-    gateway_port, ops_port, tags_port = free_port(), free_port(), free_port()
+    gateway_port, ops_port, tags_port, referrals_port = (free_port() for _ in range(4))
     env = {**os.environ, "LISA_AMQP_URI": AMQP_URI,
            "LISA_DATABASE_URL": f"{PG_BASE}/{prefix}_{{service}}",
            "LISA_HTTP_PORT": str(gateway_port), "LISA_INCIDENTS_OPS_PORT": str(ops_port),
-           "LISA_TAGS_OPS_PORT": str(tags_port),
+           "LISA_TAGS_OPS_PORT": str(tags_port), "LISA_REFERRALS_OPS_PORT": str(referrals_port),
            "LISA_VAR_DIR": str(tmp), "LISA_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     log = open(tmp / "run.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=ROOT, env=env,

@@ -68,7 +68,9 @@ def seed_demo() -> tuple[int, str]:
     created = demo.seed_incidents(incidents, antenna)
     tags = database_for("tags")
     jobs = demo.seed_tag_jobs(incidents, tags, antenna)
-    for database in (gateway, incidents, tags):
+    referrals = database_for("referrals")
+    demo.seed_referrals(referrals, antenna)
+    for database in (gateway, incidents, tags, referrals):
         database.engine.dispose()
     return created, jobs, antenna
 

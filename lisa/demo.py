@@ -26,6 +26,10 @@ DEMO_ACCOUNTS = {
     "coordinator": ("coordinator", "prevention_service"),
     "auditor": ("auditor", "prevention_service"),
     "admin": ("admin", "prevention_service"),
+    # receiving partners, so referrals can be answered in the demo
+    "addiction": ("street_worker", "addiction_service"),
+    "ifv": ("mediator", "intra_family_violence"),
+    "housing": ("mediator", "housing_advice"),
 }
 
 STREETS = [
@@ -225,3 +229,88 @@ def seed_tag_jobs(incidents_db, tags_db, antenna_id: str, seed: int = 2500) -> i
                 "minutes_spent": rng.randint(30, 180), "crew": ["Karim", "Sofie"]},
                 at + timedelta(hours=6))
     return created
+
+
+DEMO_REFERRALS = [
+    # (sender, receiver service, subject, reason, urgency, message, basis, steps, days ago)
+    ("streetworker", "addiction_outreach", "person", "addiction", "high",
+     "Jeune majeur rencontré place Fernand Cocq, consommation quotidienne, demande un "
+     "accompagnement discret.", "consent", ["accept", "contact-made", "successful"], 16),
+    ("streetworker", "youth_house", "person", "youth", "normal",
+     "Adolescent déscolarisé, cherche une activité l'après-midi.", "consent",
+     ["accept", "contact-made"], 9),
+    ("desk", "tenant_advice", "person", "housing", "normal",
+     "Locataire: humidité importante, propriétaire injoignable.", "consent", ["accept"], 6),
+    ("desk", "social_service", "person", "social_aid", "normal",
+     "Personne âgée isolée, factures impayées.", "consent", [], 2),
+    ("police", "ifv_support", "person", "family_violence", "urgent",
+     "Intervention au domicile, victime orientée avec son accord.", "consent",
+     ["accept", "contact-made", "successful"], 12),
+    ("police", "ifv_support", "person", "family_violence", "urgent",
+     "Situation de danger signalée par un voisin; concertation de cas prévue.", "legal",
+     ["accept"], 3),
+    ("mediator", "social_service", "person", "social_aid", "low",
+     "Famille en difficulté suite à un conflit de voisinage.", "consent", ["decline"], 8),
+    ("warden", "neighbour_mediation", "situation", "mediation", "normal",
+     "Tensions récurrentes entre riverains et clients d'un café, rue de la Paix.", None,
+     ["accept", "contact-made", "unsuccessful"], 14),
+    ("streetworker", "addiction_outreach", "person", "addiction", "normal",
+     "Personne rencontrée au parc, accepte un premier rendez-vous.", "consent", [], 1),
+]
+
+
+def seed_referrals(referrals_db, antenna_id: str) -> int:
+    """Referrals between several partners at every stage. Skipped if any exist."""
+    from services.referrals import use_cases as referrals
+    from services.referrals.models import Referral
+
+    with referrals_db.session() as session:
+        if session.scalar(select(func.count()).select_from(Referral)):
+            return 0
+    today = datetime.now(UTC)
+    receivers = {"addiction_outreach": "addiction", "ifv_support": "ifv",
+                 "tenant_advice": "housing", "youth_house": None, "social_service": None,
+                 "neighbour_mediation": None}
+    for n, (sender, service, subject, reason, urgency, message, basis, steps, days) in \
+            enumerate(DEMO_REFERRALS, start=1):
+        role, organisation = DEMO_ACCOUNTS[sender]
+        at = today - timedelta(days=days, hours=3)
+        body = {"receiver_service": service, "subject": subject, "reason": reason,
+                "urgency": urgency, "message": message, "client_key": None, "identity": None,
+                "consent": None, "legal_basis": None}
+        if basis == "consent":
+            body["client_key"] = f"{organisation[:3].upper()}-{n:04d}"
+            body["consent"] = {"kind": "written", "given_at": at - timedelta(hours=1),
+                               "expires_at": None}
+        elif basis == "legal":
+            body["legal_basis"] = {"basis": "danger_physical_integrity",
+                                   "reference": "Menaces répétées; concertation de cas "
+                                                "(art. 458ter) prévue."}
+        with referrals_db.unit_of_work(f"demo-referral-{n}") as uow:
+            referral_id = referrals.send(uow, Identity(sender, role, organisation,
+                                                       (antenna_id,)), body, at)["id"]
+        receiver_org = referrals_db_organisation(service)
+        receiver = receivers.get(service)
+        acting = Identity(receiver or f"{receiver_org}-staff",
+                          DEMO_ACCOUNTS[receiver][0] if receiver else "mediator", receiver_org,
+                          (antenna_id,))
+        for step in steps:
+            at += timedelta(days=1, hours=2)
+            with referrals_db.unit_of_work() as uow:
+                if step == "accept":
+                    referrals.accept(uow, acting, referral_id, {}, at)
+                elif step == "contact-made":
+                    referrals.contact_made(uow, acting, referral_id, {}, at)
+                elif step == "decline":
+                    referrals.decline(uow, acting, referral_id,
+                                      {"reason": "Situation suivie par un autre service."}, at)
+                else:
+                    referrals.close(uow, acting, referral_id, {"outcome": step}, at)
+    return len(DEMO_REFERRALS)
+
+
+def referrals_db_organisation(service_code: str) -> str:
+    from services.referrals.reference import directory_reference
+
+    return next(o["organisation"] for o in directory_reference()
+                for s in o["services"] if s["code"] == service_code)

@@ -18,6 +18,9 @@ SERVICES = (
                 8001),
     ServiceSpec("tags", "services.tags.service:TagsService", "services.tags.service:TagsOps",
                 "services.tags.models:metadata", 8002),
+    ServiceSpec("referrals", "services.referrals.service:ReferralsService",
+                "services.referrals.service:ReferralsOps", "services.referrals.models:metadata",
+                8003),
     ServiceSpec("gateway", "services.gateway.service:GatewayService", None,
                 "services.gateway.models:metadata", None),
 )
@@ -33,6 +36,10 @@ def seed_reference_data(name: str, session, antenna_id: str) -> None:
     """Reference data shipped with a service's code (idempotent)."""
     if name == "incidents":
         from services.incidents.use_cases import seed_reference_data as seed
+
+        seed(session)
+    elif name == "referrals":
+        from services.referrals.use_cases import seed_reference_data as seed
 
         seed(session)
     elif name == "tags":

@@ -83,6 +83,19 @@ def contact_retention_days() -> int:
     return int(env("LISA_CONTACT_RETENTION_DAYS", "90"))
 
 
+def referral_reminder_working_days() -> int:
+    return int(env("LISA_REFERRAL_REMINDER_DAYS", "3"))
+
+
+def referral_expiry_working_days() -> int:
+    return int(env("LISA_REFERRAL_EXPIRY_DAYS", "10"))
+
+
+def referral_purge_days() -> int:
+    """Days after closure when a referral's personal content is erased."""
+    return int(env("LISA_REFERRAL_PURGE_DAYS", "180"))
+
+
 def nameko_config(web_port: int | None = None) -> dict:
     """The nameko config dict for this process."""
     return {

@@ -118,6 +118,25 @@ class JobRejected(JobFacts):
     rejected_at = fields.AwareDateTime(required=True)
 
 
+class ReferralFacts(PayloadSchema):
+    """Ids, organisations, reason, urgency, status and time: never the message, the client key
+    or any identity."""
+    referral_id = fields.Integer(required=True)
+    sender_org = fields.String(required=True)
+    receiver_org = fields.String(required=True)
+    receiver_service = fields.String(required=True)
+    subject = fields.String(required=True)
+    reason = fields.String(required=True)
+    urgency = fields.String(required=True)
+    status = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class ReferralClosed(ReferralFacts):
+    outcome = fields.String(allow_none=True, load_default=None)
+    successful = fields.Boolean(required=True)
+
+
 # (source, event_type) -> (current schema version, payload schema)
 EVENT_TYPES: dict[tuple[str, str], tuple[int, type[PayloadSchema]]] = {
     ("incidents", "incident_reported"): (1, IncidentReported),
@@ -129,6 +148,11 @@ EVENT_TYPES: dict[tuple[str, str], tuple[int, type[PayloadSchema]]] = {
     ("tags", "job_completed"): (1, JobCompleted),
     ("tags", "job_cancelled"): (1, JobCancelled),
     ("tags", "job_rejected"): (1, JobRejected),
+    ("referrals", "referral_sent"): (1, ReferralFacts),
+    ("referrals", "referral_accepted"): (1, ReferralFacts),
+    ("referrals", "referral_declined"): (1, ReferralFacts),
+    ("referrals", "referral_contact_made"): (1, ReferralFacts),
+    ("referrals", "referral_closed"): (1, ReferralClosed),
 }
 
 # (event_type, from_version) -> function(payload) returning the payload at from_version + 1

@@ -56,8 +56,10 @@ def read_json(request) -> dict:
     raw = request.get_data(cache=False)
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest(f"The body is larger than {MAX_BODY_BYTES} bytes.")
+    if not raw.strip():
+        return {}  # e.g. POST .../accept with no body
     try:
-        body = json.loads(raw or b"null")
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The body is not valid JSON.") from None
     if not isinstance(body, dict):

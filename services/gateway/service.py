@@ -12,6 +12,7 @@ from services.gateway.models import metadata
 from services.gateway.openapi import build_spec
 from services.gateway.schemas import MeSchema, TokenRequestSchema, TokenSchema
 from services.incidents import schemas as incident_schemas
+from services.referrals import schemas as ref_schemas
 from services.tags import schemas as tag_schemas
 from shared.clock import Clock
 from shared.db import Database
@@ -46,6 +47,7 @@ class GatewayService(OpsEndpoints):
     metrics = EntrypointMetrics()
     incidents = ServiceClient("incidents")
     tags = ServiceClient("tags")
+    referrals = ServiceClient("referrals")
 
     def authenticate(self, request):
         with self.db.session() as session:
@@ -179,6 +181,72 @@ class GatewayService(OpsEndpoints):
          tag="tag-jobs", query=tag_schemas.PlanQuerySchema, response=tag_schemas.PlanSchema)
     def tag_plan(self, request, identity):
         return self.tags.plan(query_args(request))
+
+    # -- referrals, partners, audit -------------------------------------------------------------
+    @api("GET", "/api/v1/partners", summary="Partners directory (HSDS services)",
+         tag="referrals", response=ref_schemas.PartnerServiceSchema, many=True)
+    def list_partners(self, request, identity):
+        return self.referrals.list_partners()
+
+    @api("PATCH", "/api/v1/partners/<code>", summary="Change a partner service (admin)",
+         tag="referrals", request=ref_schemas.PartnerServiceUpdateSchema,
+         response=ref_schemas.PartnerServiceSchema)
+    def update_partner(self, request, identity, code):
+        if len(code) > 50:
+            raise NotFound("No such partner service.")
+        return self.referrals.update_partner_service(code, read_json(request))
+
+    @api("GET", "/api/v1/referrals", summary="Referrals: inbox, outbox or all (metadata)",
+         tag="referrals", query=ref_schemas.ReferralQuerySchema,
+         response=ref_schemas.ReferralPageSchema)
+    def list_referrals(self, request, identity):
+        return self.referrals.list(query_args(request))
+
+    @api("POST", "/api/v1/referrals", summary="Send a referral (orientation)", tag="referrals",
+         request=ref_schemas.SendReferralSchema, response=ref_schemas.ReferralSchema, status=201)
+    def send_referral(self, request, identity):
+        return self.referrals.send(read_json(request))
+
+    @api("GET", "/api/v1/referrals/<int:referral_id>",
+         summary="One referral; content only for the two organisations (logged)",
+         tag="referrals", response=ref_schemas.ReferralSchema)
+    def get_referral(self, request, identity, referral_id):
+        return self.referrals.get(referral_id)
+
+    @api("POST", "/api/v1/referrals/<int:referral_id>/accept", summary="Accept (receiver)",
+         tag="referrals", request=ref_schemas.EmptySchema, response=ref_schemas.ReferralSchema)
+    def accept_referral(self, request, identity, referral_id):
+        return self.referrals.accept(referral_id, read_json(request))
+
+    @api("POST", "/api/v1/referrals/<int:referral_id>/decline",
+         summary="Decline with a reason (receiver)", tag="referrals",
+         request=ref_schemas.DeclineSchema, response=ref_schemas.ReferralSchema)
+    def decline_referral(self, request, identity, referral_id):
+        return self.referrals.decline(referral_id, read_json(request))
+
+    @api("POST", "/api/v1/referrals/<int:referral_id>/contact-made",
+         summary="A first contact took place (receiver)", tag="referrals",
+         request=ref_schemas.EmptySchema, response=ref_schemas.ReferralSchema)
+    def referral_contact_made(self, request, identity, referral_id):
+        return self.referrals.contact_made(referral_id, read_json(request))
+
+    @api("POST", "/api/v1/referrals/<int:referral_id>/close",
+         summary="Close with an outcome (receiver; the sender may withdraw)",
+         tag="referrals", request=ref_schemas.CloseSchema, response=ref_schemas.ReferralSchema)
+    def close_referral(self, request, identity, referral_id):
+        return self.referrals.close(referral_id, read_json(request))
+
+    @api("POST", "/api/v1/referrals/<int:referral_id>/withdraw-consent",
+         summary="The person withdrew consent: personal content is erased", tag="referrals",
+         request=ref_schemas.EmptySchema, response=ref_schemas.ReferralSchema)
+    def withdraw_referral_consent(self, request, identity, referral_id):
+        return self.referrals.withdraw_consent(referral_id, read_json(request))
+
+    @api("GET", "/api/v1/audit", summary="Access log of referral content (auditor)",
+         tag="referrals", query=ref_schemas.AuditQuerySchema,
+         response=ref_schemas.AccessLogEntrySchema, many=True)
+    def audit_log(self, request, identity):
+        return self.referrals.audit(query_args(request))
 
     # -- documents ------------------------------------------------------------------------------
     @api("GET", "/api/v1/openapi.json", summary="This API's OpenAPI 3 document", tag="meta",

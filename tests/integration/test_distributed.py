@@ -2,6 +2,7 @@
 
 Each test gets its own RabbitMQ vhost (nameko's `rabbit_uri` fixture, through the management
 API) and its own PostgreSQL databases, so runs never see each other's messages or rows."""
+import json
 import os
 import subprocess
 import sys
@@ -31,7 +32,7 @@ GRAFFITI = {
 def distributed_platform(brokers_available, rabbit_uri, tmp_path):
     prefix = f"lisa_it_{uuid.uuid4().hex[:8]}"
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    gateway_port, ops_port, tags_port = free_port(), free_port(), free_port()
+    gateway_port, ops_port, tags_port, referrals_port = (free_port() for _ in range(4))
     env = {
         **os.environ,
         "LISA_AMQP_URI": rabbit_uri,
@@ -39,6 +40,7 @@ def distributed_platform(brokers_available, rabbit_uri, tmp_path):
         "LISA_HTTP_PORT": str(gateway_port),
         "LISA_INCIDENTS_OPS_PORT": str(ops_port),
         "LISA_TAGS_OPS_PORT": str(tags_port),
+        "LISA_REFERRALS_OPS_PORT": str(referrals_port),
         "LISA_SECRET_KEY": uuid.uuid4().hex,
         "LISA_VAR_DIR": str(tmp_path),
         "PYTHONPATH": str(ROOT),
@@ -50,10 +52,16 @@ def distributed_platform(brokers_available, rabbit_uri, tmp_path):
         wait_ready(f"http://127.0.0.1:{gateway_port}/readyz", process)
         wait_ready(f"http://127.0.0.1:{ops_port}/readyz", process)
         wait_ready(f"http://127.0.0.1:{tags_port}/readyz", process)
+        wait_ready(f"http://127.0.0.1:{referrals_port}/readyz", process)
         for username, role, organisation in (("desk", "desk", "antenna_desk"),
                                              ("coordinator", "coordinator",
                                               "prevention_service"),
-                                             ("tags", "tags", "cellule_tags")):
+                                             ("tags", "tags", "cellule_tags"),
+                                             ("streetworker", "street_worker", "street_work"),
+                                             ("addiction", "street_worker",
+                                              "addiction_service"),
+                                             ("police", "police", "police_zone"),
+                                             ("auditor", "auditor", "prevention_service")):
             subprocess.run([sys.executable, "-m", "lisa.cli", "create-user", "--username",
                             username, "--password", "demo", "--role", role, "--organisation",
                             organisation], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -158,3 +166,38 @@ def test_graffiti_incident_to_one_job_to_resolved_on_rabbitmq_and_postgresql(
                           "coordinator").json()["status"] == "resolved")
     plan = api.call("GET", f"/api/v1/tag-plan?date={today}", "coordinator")
     assert plan.status_code == 200 and plan.json()["m2_capacity"] == 32
+
+
+def test_referral_lifecycle_on_rabbitmq_and_postgresql(distributed_platform):
+    api, amqp_uri, _, _ = distributed_platform
+    message, client_key = "Demande d'accompagnement discret, jeune majeur.", "SW-IT-0042"
+    body = {"receiver_service": "addiction_outreach", "subject": "person",
+            "reason": "addiction", "urgency": "high", "message": message,
+            "client_key": client_key, "identity": {"name": "Yanis B."},
+            "consent": {"kind": "written", "given_at": datetime.now(UTC).isoformat()}}
+    with Connection(amqp_uri) as connection:
+        spy = Queue("it-referral-spy", Exchange("referrals.events", type="topic", durable=True),
+                    routing_key="#", durable=False)(connection.default_channel)
+        spy.declare()
+        sent = api.call("POST", "/api/v1/referrals", "streetworker", json=body)
+        assert sent.status_code == 201, sent.text
+        referral_id = sent.json()["id"]
+        assert api.call("GET", f"/api/v1/referrals/{referral_id}", "police").status_code == 404
+        for action, payload in (("accept", {}), ("contact-made", {}),
+                                ("close", {"outcome": "successful"})):
+            response = api.call("POST", f"/api/v1/referrals/{referral_id}/{action}",
+                                "addiction", json=payload)
+            assert response.status_code == 200, response.text
+        bodies = []
+        while len(bodies) < 4:
+            message_in = poll(lambda: spy.get(no_ack=True))
+            bodies.append(message_in.payload)
+    assert [b["event_type"] for b in bodies] == ["referral_sent", "referral_accepted",
+                                                 "referral_contact_made", "referral_closed"]
+    assert bodies[-1]["payload"]["successful"] is True
+    on_the_bus = json.dumps(bodies)
+    assert message not in on_the_bus and client_key not in on_the_bus
+    assert "Yanis" not in on_the_bus
+    audit = api.call("GET", f"/api/v1/audit?referral_id={referral_id}", "auditor").json()
+    assert {(e["user"], e["granted"]) for e in audit} >= {("streetworker", True),
+                                                         ("addiction", True), ("police", False)}

@@ -99,7 +99,7 @@ def cluster(brokers_available, rabbit_uri, tmp_path):
     env = {**os.environ, "LISA_AMQP_URI": rabbit_uri,
            "LISA_DATABASE_URL": f"{base}/{prefix}_{{service}}",
            "LISA_HTTP_PORT": str(free_port()), "LISA_INCIDENTS_OPS_PORT": str(free_port()),
-           "LISA_TAGS_OPS_PORT": str(free_port()),
+           "LISA_TAGS_OPS_PORT": str(free_port()), "LISA_REFERRALS_OPS_PORT": str(free_port()),
            "LISA_SECRET_KEY": uuid.uuid4().hex, "LISA_VAR_DIR": str(tmp_path),
            "LISA_RPC_TIMEOUT_SECONDS": "15", "PYTHONPATH": str(ROOT)}
     cluster = Cluster(env, tmp_path)

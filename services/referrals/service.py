@@ -1,0 +1,120 @@
+"""nameko entrypoints of the referrals service: validate, delegate to use_cases, serialise.
+Every permission is checked in use_cases, here in the service, not only in the gateway."""
+import logging
+
+from nameko.timer import timer
+
+from services.referrals import schemas, use_cases
+from services.referrals.models import metadata
+from shared import config
+from shared.clock import Clock
+from shared.db import Database
+from shared.errors import rpc, validated
+from shared.identity import CallerIdentity
+from shared.metrics import EntrypointMetrics
+from shared.ops import ops_service
+
+log = logging.getLogger(__name__)
+
+REFERRAL = schemas.ReferralSchema()
+PAGE = schemas.ReferralPageSchema()
+PARTNERS = schemas.PartnerServiceSchema(many=True)
+PARTNER = schemas.PartnerServiceSchema()
+AUDIT = schemas.AccessLogEntrySchema(many=True)
+SEND = schemas.SendReferralSchema()
+DECLINE = schemas.DeclineSchema()
+CLOSE = schemas.CloseSchema()
+EMPTY = schemas.EmptySchema()
+QUERY = schemas.ReferralQuerySchema()
+AUDIT_QUERY = schemas.AuditQuerySchema()
+PARTNER_UPDATE = schemas.PartnerServiceUpdateSchema()
+
+
+class ReferralsService:
+    name = "referrals"
+
+    db = Database(metadata, relay=True)
+    caller = CallerIdentity()
+    clock = Clock()
+    metrics = EntrypointMetrics()
+
+    @rpc
+    def list_partners(self):
+        identity = self.caller.current
+        with self.db.session() as session:
+            return PARTNERS.dump(use_cases.list_partners(session, identity))
+
+    @rpc
+    def update_partner_service(self, code, payload):
+        identity = self.caller.current
+        data = validated(PARTNER_UPDATE, payload)
+        with self.db.unit_of_work() as uow:
+            return PARTNER.dump(use_cases.update_partner_service(uow, identity, str(code), data))
+
+    @rpc
+    def send(self, payload):
+        identity = self.caller.current
+        data = validated(SEND, payload)
+        with self.db.unit_of_work() as uow:
+            return REFERRAL.dump(use_cases.send(uow, identity, data, self.clock()))
+
+    @rpc
+    def list(self, query):
+        identity = self.caller.current
+        data = validated(QUERY, query)
+        with self.db.unit_of_work() as uow:
+            return PAGE.dump(use_cases.list_referrals(uow, identity, data, self.clock()))
+
+    @rpc
+    def get(self, referral_id):
+        identity = self.caller.current
+        with self.db.unit_of_work() as uow:
+            return REFERRAL.dump(use_cases.get(uow, identity, int(referral_id), self.clock()))
+
+    def _act(self, command, schema, referral_id, payload):
+        identity = self.caller.current
+        data = validated(schema, payload)
+        with self.db.unit_of_work() as uow:
+            return REFERRAL.dump(command(uow, identity, int(referral_id), data, self.clock()))
+
+    @rpc
+    def accept(self, referral_id, payload):
+        return self._act(use_cases.accept, EMPTY, referral_id, payload)
+
+    @rpc
+    def decline(self, referral_id, payload):
+        return self._act(use_cases.decline, DECLINE, referral_id, payload)
+
+    @rpc
+    def contact_made(self, referral_id, payload):
+        return self._act(use_cases.contact_made, EMPTY, referral_id, payload)
+
+    @rpc
+    def close(self, referral_id, payload):
+        return self._act(use_cases.close, CLOSE, referral_id, payload)
+
+    @rpc
+    def withdraw_consent(self, referral_id, payload):
+        return self._act(use_cases.withdraw_consent, EMPTY, referral_id, payload)
+
+    @rpc
+    def audit(self, query):
+        identity = self.caller.current
+        data = validated(AUDIT_QUERY, query)
+        with self.db.unit_of_work() as uow:
+            return AUDIT.dump(use_cases.audit_log(uow, identity, data, self.clock()))
+
+    @timer(interval=3600)
+    def remind_expire_and_purge(self):
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            counts = use_cases.remind_and_expire(uow, now,
+                                                 config.referral_reminder_working_days(),
+                                                 config.referral_expiry_working_days())
+        with self.db.unit_of_work() as uow:
+            counts["purged"] = use_cases.purge(uow, now, config.referral_purge_days())
+        if any(counts.values()):
+            log.info("referrals: %s", counts)
+
+
+ReferralsOps = ops_service("referrals", metadata)
