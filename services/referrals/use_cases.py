@@ -7,7 +7,13 @@ from sqlalchemy import func, or_, select
 from services.referrals import domain
 from services.referrals.models import AccessLog, PartnerService, Referral
 from services.referrals.reference import directory_reference
-from shared.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from shared.errors import (
+    Forbidden,
+    InvalidTransition,
+    LisaError,
+    NotFound,
+    ValidationFailed,
+)
 from shared.identity import Identity
 from shared.reference import partners
 from shared.sealing import seal, unseal
@@ -46,7 +52,7 @@ def _refuse(uow, identity, referral_id, action, now, error):
     """Write the refused attempt (its own commit, since the caller's work is abandoned), then
     raise. Someone who may not know the referral exists gets the same 404 as a wrong id."""
     uow.session.rollback()
-    log_access(uow.session, identity, referral_id, action, "refused", False, now)
+    log_access(uow.session, identity, referral_id, action, f"refused: {error.code}", False, now)
     uow.commit()
     raise error
 
@@ -135,6 +141,15 @@ def _facts(referral: Referral, at: datetime) -> dict:
 # -- commands -------------------------------------------------------------------------------------
 
 def send(uow, identity: Identity, data: dict, now: datetime) -> dict:
+    """Send a referral; a refused one (no basis, expired consent, wrong receiver, a role that
+    may not) is written to the access log before the error is returned."""
+    try:
+        return _send(uow, identity, data, now)
+    except LisaError as error:
+        _refuse(uow, identity, None, "send", now, error)
+
+
+def _send(uow, identity: Identity, data: dict, now: datetime) -> dict:
     if not domain.may_send(identity.role, data["subject"]):
         raise Forbidden(f"Role '{identity.role}' may not send this referral.")
     antenna = identity.antennas[0] if identity.antennas else ""
@@ -326,7 +341,7 @@ def list_referrals(uow, identity: Identity, query: dict, now: datetime) -> dict:
 
 
 def audit_log(uow, identity: Identity, query: dict, now: datetime) -> list[dict]:
-    if identity.role not in ("auditor", "admin"):
+    if identity.role != "auditor":
         _refuse(uow, identity, None, "audit", now, Forbidden("Auditors only."))
     statement = select(AccessLog)
     if "referral_id" in query:
