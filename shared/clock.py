@@ -11,3 +11,10 @@ def utc_now() -> datetime:
 class Clock(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return utc_now
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything the services store is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

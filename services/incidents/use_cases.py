@@ -1,6 +1,6 @@
 """What the incidents service does, one function per command or query: load through the unit of
 work, decide with the pure domain, save and emit. Entry points in service.py stay thin."""
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,6 +16,7 @@ from services.incidents.models import (
     TicketCounter,
 )
 from services.incidents.reference import categories_reference, phenomena_reference
+from shared.clock import as_utc
 from shared.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from shared.identity import Identity
 
@@ -104,12 +105,6 @@ def _facts(incident: Incident, category: Category) -> dict:
     }
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; everything we store is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
 
 def incident_view(session, incident: Incident, category: Category, identity: Identity,
                   now: datetime, *, with_history: bool = False, purpose: str = "") -> dict:
@@ -122,15 +117,15 @@ def incident_view(session, incident: Incident, category: Category, identity: Ide
         "channel": incident.channel, "status": incident.status, "partner": incident.partner,
         "duplicate_of": incident.duplicate_of, "reported_by": incident.reported_by,
         "intake_organisation": incident.intake_organisation,
-        "reported_at": _as_utc(incident.reported_at), "sla_due_at": _as_utc(incident.sla_due_at),
-        "overdue": domain.is_overdue(incident.status, _as_utc(incident.sla_due_at), now),
-        "triaged_at": _as_utc(incident.triaged_at), "closed_at": _as_utc(incident.closed_at),
+        "reported_at": as_utc(incident.reported_at), "sla_due_at": as_utc(incident.sla_due_at),
+        "overdue": domain.is_overdue(incident.status, as_utc(incident.sla_due_at), now),
+        "triaged_at": as_utc(incident.triaged_at), "closed_at": as_utc(incident.closed_at),
         "reporter": None,
     }
     if with_history:
         view["history"] = [
             {"from_status": h.from_status, "to_status": h.to_status, "partner": h.partner,
-             "actor": h.actor, "actor_role": h.actor_role, "at": _as_utc(h.at), "note": h.note}
+             "actor": h.actor, "actor_role": h.actor_role, "at": as_utc(h.at), "note": h.note}
             for h in session.scalars(select(IncidentHistory).where(
                 IncidentHistory.incident_id == incident.id).order_by(IncidentHistory.id))
         ]
@@ -176,7 +171,7 @@ def _candidates(session, category_code: str, street: str | None, lat, lon,
     ).order_by(Incident.reported_at.desc()).limit(200)
     return [domain.Candidate(incident_id=row.id, ticket=row.ticket, category=row.category_code,
                              status=row.status, street=row.street_key, lat=row.lat,
-                             lon=row.lon, reported_at=_as_utc(row.reported_at))
+                             lon=row.lon, reported_at=as_utc(row.reported_at))
             for row in session.execute(query)]
 
 
@@ -284,7 +279,7 @@ def triage(uow, identity: Identity, incident_id: int, data: dict, now: datetime)
     if data.get("category") and data["category"] != incident.category_code:
         category = _leaf_category(session, data["category"])
         incident.category_code = category.code
-        incident.sla_due_at = domain.sla_deadline(_as_utc(incident.reported_at),
+        incident.sla_due_at = domain.sla_deadline(as_utc(incident.reported_at),
                                                   category.sla_working_days)
         incident.partner = domain.route(_rule(category))
     incident.partner = domain.route(_rule(category), data.get("partner"))
@@ -292,7 +287,7 @@ def triage(uow, identity: Identity, incident_id: int, data: dict, now: datetime)
     incident.status, incident.triaged_at, incident.updated_at = domain.TRIAGED, now, now
     _record(session, incident, identity, previous, domain.TRIAGED, now, data.get("note"))
     uow.emit("incident_triaged", {**_facts(incident, category), "triaged_at": now,
-                                  "sla_due_at": _as_utc(incident.sla_due_at)},
+                                  "sla_due_at": as_utc(incident.sla_due_at)},
              antenna_id=incident.antenna_id)
     view = incident_view(session, incident, category, identity, now, with_history=True,
                          purpose="triage")
@@ -332,8 +327,8 @@ def change_status(uow, identity: Identity, incident_id: int, data: dict, now: da
                                          "changed_at": now}, antenna_id=incident.antenna_id)
     if target in domain.FINAL_STATUSES:
         uow.emit("incident_closed", {
-            **facts, "final_status": target, "reported_at": _as_utc(incident.reported_at),
-            "closed_at": now, "within_sla": now <= _as_utc(incident.sla_due_at),
+            **facts, "final_status": target, "reported_at": as_utc(incident.reported_at),
+            "closed_at": now, "within_sla": now <= as_utc(incident.sla_due_at),
         }, antenna_id=incident.antenna_id)
     view = incident_view(session, incident, category, identity, now, with_history=True,
                          purpose="status change")
@@ -393,7 +388,7 @@ def contact_access_log(session, identity: Identity, incident_id: int) -> list[di
     if incident is None or incident.antenna_id not in identity.antennas:
         raise NotFound("No such incident.")
     return [{"user": row.user, "role": row.role, "organisation": row.organisation,
-             "purpose": row.purpose, "at": _as_utc(row.at)}
+             "purpose": row.purpose, "at": as_utc(row.at)}
             for row in session.scalars(select(ContactAccessLog).where(
                 ContactAccessLog.incident_id == incident_id).order_by(ContactAccessLog.id))]
 
@@ -419,7 +414,7 @@ def follow_removal_job(uow, facts: dict, target: str, note: str, now: datetime) 
         facts_out = _facts(incident, category)
         if step == domain.TRIAGED:
             uow.emit("incident_triaged", {**facts_out, "triaged_at": now,
-                                          "sla_due_at": _as_utc(incident.sla_due_at)},
+                                          "sla_due_at": as_utc(incident.sla_due_at)},
                      antenna_id=incident.antenna_id)
         else:
             uow.emit("incident_status_changed", {**facts_out, "from_status": previous,

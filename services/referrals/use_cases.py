@@ -1,12 +1,13 @@
 """What the referrals service does. Access is decided here, in the service, and every read of
 personal content, and every refused attempt, is written to the access log."""
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
 from services.referrals import domain
 from services.referrals.models import AccessLog, PartnerService, Referral
 from services.referrals.reference import directory_reference
+from shared.clock import as_utc
 from shared.errors import (
     Forbidden,
     InvalidTransition,
@@ -17,12 +18,6 @@ from shared.errors import (
 from shared.identity import Identity
 from shared.reference import partners
 from shared.sealing import seal, unseal
-
-
-def _as_utc(value):
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def seed_reference_data(session) -> None:
@@ -108,9 +103,9 @@ def referral_view(session, referral: Referral, identity: Identity, now: datetime
         "subject": referral.subject, "reason": referral.reason, "urgency": referral.urgency,
         "status": referral.status, "outcome": referral.outcome,
         "successful": domain.is_successful(referral.status, referral.outcome),
-        "sent_at": _as_utc(referral.sent_at), "answered_at": _as_utc(referral.answered_at),
-        "contact_made_at": _as_utc(referral.contact_made_at),
-        "closed_at": _as_utc(referral.closed_at), "basis": _basis(referral),
+        "sent_at": as_utc(referral.sent_at), "answered_at": as_utc(referral.answered_at),
+        "contact_made_at": as_utc(referral.contact_made_at),
+        "closed_at": as_utc(referral.closed_at), "basis": _basis(referral),
         "redacted": referral.redacted_at is not None, "content": None,
     }
     if purpose and domain.may_read_content(identity.role, identity.organisation,
@@ -123,9 +118,9 @@ def referral_view(session, referral: Referral, identity: Identity, now: datetime
             "decline_reason": unseal(referral.decline_reason_sealed),
             "consent": None if not referral.consent_kind else {
                 "kind": referral.consent_kind,
-                "given_at": _as_utc(referral.consent_given_at),
-                "expires_at": _as_utc(referral.consent_expires_at),
-                "withdrawn_at": _as_utc(referral.consent_withdrawn_at)},
+                "given_at": as_utc(referral.consent_given_at),
+                "expires_at": as_utc(referral.consent_expires_at),
+                "withdrawn_at": as_utc(referral.consent_withdrawn_at)},
         }
         log_access(session, identity, referral.id, "read_content", purpose, True, now)
     return view
@@ -352,7 +347,7 @@ def audit_log(uow, identity: Identity, query: dict, now: datetime) -> list[dict]
                                .offset(query["offset"])).all()
     return [{"referral_id": r.referral_id, "user": r.user, "role": r.role,
              "organisation": r.organisation, "action": r.action, "purpose": r.purpose,
-             "granted": r.granted, "at": _as_utc(r.at)} for r in rows]
+             "granted": r.granted, "at": as_utc(r.at)} for r in rows]
 
 
 # -- timers -------------------------------------------------------------------------------------
@@ -361,12 +356,12 @@ def remind_and_expire(uow, now: datetime, remind_after: int, expire_after: int) 
     """Unanswered referrals: a reminder after N working days, expiry after M."""
     counts = {"reminded": 0, "expired": 0}
     for referral in uow.session.scalars(select(Referral).where(Referral.status == domain.SENT)):
-        sent = _as_utc(referral.sent_at)
+        sent = as_utc(referral.sent_at)
         if domain.expired(sent, now, expire_after):
             referral.status, referral.closed_at = domain.EXPIRED, now
             _emit_closed(uow, referral, now)
             counts["expired"] += 1
-        elif domain.reminder_due(sent, now, remind_after, _as_utc(referral.reminded_at)):
+        elif domain.reminder_due(sent, now, remind_after, as_utc(referral.reminded_at)):
             referral.reminded_at = now
             counts["reminded"] += 1
     uow.commit()

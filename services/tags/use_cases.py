@@ -1,7 +1,7 @@
 """What the tags service does: one function per command or query. Functions called by the API
 commit their unit of work; those called by event handlers leave the commit to the handler."""
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 
@@ -9,6 +9,7 @@ from services.tags import domain, planning
 from services.tags.models import CrewMember, Job, JobHistory, LegalWall, Site
 from services.tags.reference import legal_walls_reference
 from shared.calendar import BRUSSELS
+from shared.clock import as_utc
 from shared.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from shared.geo import address_key, degree_box, distance_m
 from shared.identity import Identity
@@ -24,11 +25,6 @@ FROM_CATEGORY = {
 }
 DEFAULT_ESTIMATE = {"surface": "other", "area_m2": 2.0, "height_m": 0.0}
 
-
-def _as_utc(value):
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def seed_reference_data(session, antenna_id: str) -> None:
@@ -82,7 +78,7 @@ def _facts(job: Job, site: Site) -> dict:
     return {"job_id": job.id, "incident_id": job.incident_id, "site_id": site.id,
             "neighbourhood": site.neighbourhood, "surface": job.surface,
             "ownership": job.ownership, "content": job.content, "area_m2": job.area_m2,
-            "priority": job.priority, "due_at": _as_utc(job.due_at),
+            "priority": job.priority, "due_at": as_utc(job.due_at),
             "recurrence": job.recurrence}
 
 
@@ -97,31 +93,31 @@ def job_view(session, job: Job, now: datetime, with_history: bool = False) -> di
         "id": job.id, "incident_id": job.incident_id,
         "site": {"id": site.id, "address": site.address, "lat": site.lat, "lon": site.lon,
                  "neighbourhood": site.neighbourhood, "removals": site.removals,
-                 "last_removal_at": _as_utc(site.last_removal_at)},
+                 "last_removal_at": as_utc(site.last_removal_at)},
         "surface": job.surface, "area_m2": job.area_m2, "height_m": job.height_m,
         "needs_equipment": job.height_m > domain.EQUIPMENT_HEIGHT_M,
         "ownership": job.ownership, "content": job.content, "photos": json.loads(job.photos),
         "notes": job.notes, "status": job.status, "priority": job.priority,
-        "due_at": _as_utc(job.due_at),
+        "due_at": as_utc(job.due_at),
         "overdue": bool(job.due_at and job.status in domain.OPEN_STATUSES
-                        and now > _as_utc(job.due_at)),
+                        and now > as_utc(job.due_at)),
         "recurrence": job.recurrence,
         "estimated_minutes": domain.estimated_minutes(job.surface, job.area_m2, job.height_m),
         "consent": None if not job.consent_given_at else {
-            "owner": job.consent_owner, "given_at": _as_utc(job.consent_given_at),
+            "owner": job.consent_owner, "given_at": as_utc(job.consent_given_at),
             "waiver_reference": job.consent_reference, "recorded_by": job.consent_recorded_by},
         "scheduled_for": job.scheduled_for, "scheduled_crew": json.loads(job.scheduled_crew),
         "completion": None if job.status != domain.DONE else {
             "removed_m2": job.removed_m2, "method": job.method,
             "minutes_spent": job.minutes_spent, "crew": json.loads(job.crew),
-            "completed_at": _as_utc(job.completed_at)},
+            "completed_at": as_utc(job.completed_at)},
         "reject_reason": job.reject_reason, "cancel_reason": job.cancel_reason,
-        "created_at": _as_utc(job.created_at),
+        "created_at": as_utc(job.created_at),
     }
     if with_history:
         view["history"] = [
             {"from_status": h.from_status, "to_status": h.to_status, "actor": h.actor,
-             "actor_role": h.actor_role, "at": _as_utc(h.at), "note": h.note}
+             "actor_role": h.actor_role, "at": as_utc(h.at), "note": h.note}
             for h in session.scalars(select(JobHistory).where(JobHistory.job_id == job.id)
                                      .order_by(JobHistory.id))]
     return view
@@ -148,7 +144,7 @@ def _new_job(uow, *, actor: str, role: str, antenna_id: str, location: dict, det
         content=details["content"], photos=json.dumps(details.get("photos") or []),
         notes=details.get("notes"), status=status, priority=urgency.priority,
         due_at=domain.deadline(details["content"], details["ownership"], now, None),
-        recurrence=domain.is_recurrence(_as_utc(site.last_removal_at), now),
+        recurrence=domain.is_recurrence(as_utc(site.last_removal_at), now),
         created_at=now, created_by=actor, updated_at=now,
         awaiting_since=now if status == domain.AWAITING_CONSENT else None,
         reject_reason=f"Legal graffiti wall: {wall.name}" if wall else None,
@@ -246,14 +242,14 @@ def assess(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> d
     if "photos" in data:
         job.photos = json.dumps(data["photos"])
     previous = job.status
-    consent = _as_utc(job.consent_given_at)
+    consent = as_utc(job.consent_given_at)
     if domain.needs_consent(job.ownership) and consent is None and \
             job.status in (domain.READY, domain.SCHEDULED):
         job.status, job.awaiting_since, job.scheduled_for = domain.AWAITING_CONSENT, now, None
     elif not domain.needs_consent(job.ownership) and job.status == domain.AWAITING_CONSENT:
         job.status = domain.READY
     job.priority = domain.urgency(job.content, job.ownership).priority
-    job.due_at = domain.deadline(job.content, job.ownership, _as_utc(job.created_at), consent)
+    job.due_at = domain.deadline(job.content, job.ownership, as_utc(job.created_at), consent)
     job.updated_at = now
     _record(session, job, identity.user, identity.role, previous, job.status, now, "assessed")
     view = job_view(session, job, now, with_history=True)
@@ -266,14 +262,14 @@ def record_consent(uow, identity: Identity, job_id: int, data: dict, now: dateti
     job = _load_for_change(session, identity, job_id)
     if not domain.needs_consent(job.ownership):
         raise InvalidTransition("Public property needs no owner consent.")
-    if _as_utc(data["given_at"]) > now:
+    if as_utc(data["given_at"]) > now:
         raise ValidationFailed("Consent cannot be given in the future.",
                                {"given_at": ["In the future."]})
     _move(job, domain.READY)
     job.consent_owner, job.consent_given_at = data["owner"], data["given_at"]
     job.consent_reference, job.consent_recorded_by = data["waiver_reference"], identity.user
-    job.due_at = domain.deadline(job.content, job.ownership, _as_utc(job.created_at),
-                                 _as_utc(data["given_at"]))
+    job.due_at = domain.deadline(job.content, job.ownership, as_utc(job.created_at),
+                                 as_utc(data["given_at"]))
     previous, job.status, job.updated_at = job.status, domain.READY, now
     _record(session, job, identity.user, identity.role, previous, job.status, now,
             f"consent {data['waiver_reference']}")
@@ -324,7 +320,7 @@ def complete(uow, identity: Identity, job_id: int, data: dict, now: datetime) ->
     site.last_removal_at, site.removals = now, site.removals + 1
     _record(session, job, identity.user, identity.role, previous, job.status, now,
             f"{data['removed_m2']:g} m2, {data['method']}")
-    due = _as_utc(job.due_at)
+    due = as_utc(job.due_at)
     uow.emit("job_completed", {
         **_facts(job, site), "removed_m2": job.removed_m2, "method": job.method,
         "minutes_spent": job.minutes_spent, "completed_at": now,
@@ -358,8 +354,8 @@ def remind_consents(uow, now: datetime) -> int:
     jobs = uow.session.scalars(select(Job).where(Job.status == domain.AWAITING_CONSENT)).all()
     reminded = 0
     for job in jobs:
-        if domain.consent_reminder_due(_as_utc(job.awaiting_since or job.created_at), now,
-                                       _as_utc(job.reminded_at)):
+        if domain.consent_reminder_due(as_utc(job.awaiting_since or job.created_at), now,
+                                       as_utc(job.reminded_at)):
             job.reminded_at = now
             _record(uow.session, job, "tags", "service", job.status, job.status, now,
                     "reminder: owner consent still missing")
@@ -427,11 +423,11 @@ def plan_day(session, identity: Identity, day: date, crew_names: list[str] | Non
         (Job.status == domain.READY) | ((Job.status == domain.SCHEDULED)
                                         & (Job.scheduled_for == day)))).all()
     jobs = [planning.PlanJob(
-        job_id=job.id, priority=job.priority, due_at=_as_utc(job.due_at), area_m2=job.area_m2,
+        job_id=job.id, priority=job.priority, due_at=as_utc(job.due_at), area_m2=job.area_m2,
         minutes=domain.estimated_minutes(job.surface, job.area_m2, job.height_m),
         crew_needed=domain.crew_needed(job.height_m), lat=site.lat, lon=site.lon,
         neighbourhood=site.neighbourhood, scheduled_for=job.scheduled_for,
-        created_at=_as_utc(job.created_at)) for job, site in rows]
+        created_at=as_utc(job.created_at)) for job, site in rows]
     addresses = {job.id: site.address for job, site in rows}
     plan = planning.plan_day(day, crew, jobs, depot)
     return {"date": plan.day, "crew": plan.crew,
