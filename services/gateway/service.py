@@ -157,7 +157,7 @@ class GatewayService(OpsEndpoints):
 
     @api("POST", "/api/v1/tag-jobs/<int:job_id>/consent",
          summary="Record the owner's signed waiver (private property)", tag="tag-jobs",
-         request=tag_schemas.ConsentSchema, response=tag_schemas.JobSchema)
+         request=tag_schemas.OwnerConsentSchema, response=tag_schemas.JobSchema)
     def consent_tag_job(self, request, identity, job_id):
         return self.tags.record_consent(job_id, read_json(request))
 

@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 from services.referrals import domain
 
 
-class ConsentSchema(Schema):
+class ReferralConsentSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(domain.CONSENT_KINDS))
     given_at = fields.AwareDateTime(required=True)
     expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
@@ -17,7 +17,7 @@ class LegalBasisSchema(Schema):
                                                        "justification of the danger."})
 
 
-class IdentitySchema(Schema):
+class PersonIdentitySchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     phone = fields.String(load_default=None, allow_none=True,
                           validate=validate.Regexp(r"^\+?[0-9 ./()-]{6,30}$"))
@@ -33,8 +33,8 @@ class SendReferralSchema(Schema):
     client_key = fields.String(load_default=None, allow_none=True,
                                validate=validate.Length(min=3, max=64),
                                metadata={"description": "The sender's pseudonymous key."})
-    identity = fields.Nested(IdentitySchema, load_default=None, allow_none=True)
-    consent = fields.Nested(ConsentSchema, load_default=None, allow_none=True)
+    identity = fields.Nested(PersonIdentitySchema, load_default=None, allow_none=True)
+    consent = fields.Nested(ReferralConsentSchema, load_default=None, allow_none=True)
     legal_basis = fields.Nested(LegalBasisSchema, load_default=None, allow_none=True)
 
 

@@ -38,7 +38,7 @@ class AssessJobSchema(Schema):
     notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
-class ConsentSchema(Schema):
+class OwnerConsentSchema(Schema):
     owner = fields.String(required=True, validate=validate.Length(min=2, max=200),
                           metadata={"description": "Who signed the waiver."})
     given_at = fields.AwareDateTime(required=True)
