@@ -70,12 +70,11 @@ def test_a_redelivered_incident_event_creates_nothing_new(embedded_platform):
         for _ in range(2):
             connection.Producer().publish(envelope, exchange=exchange,
                                           routing_key="incident_reported", serializer="json")
-    time.sleep(1.0)
+    duplicates = ('consumer="tags.on_incident_reported",event_type="incident_reported",'
+                  'outcome="duplicate",service="tags"} 2.0')
+    wait_for(lambda: duplicates in api.call("GET", "/metrics").text)
     jobs = api.call("GET", f"/api/v1/tag-jobs?incident_id={incident['id']}", "tags").json()
     assert jobs["total"] == 1
-    metrics = api.call("GET", "/metrics").text
-    assert 'consumer="tags.on_incident_reported",event_type="incident_reported",' \
-           'outcome="duplicate",service="tags"} 2.0' in metrics
 
 
 def test_private_property_consent_schedule_complete_resolves_the_incident(embedded_platform):
