@@ -33,6 +33,17 @@ def wait_for(fetch, timeout=10.0):
     raise AssertionError("timed out")
 
 
+def consumed(api, outcome: str) -> float:
+    """How many incident_reported events the tags consumer counted with `outcome` (the
+    registry is process-wide, so tests compare before and after)."""
+    needle = ('lisa_events_consumed_total{consumer="tags.on_incident_reported",'
+              f'event_type="incident_reported",outcome="{outcome}",service="tags"}} ')
+    for line in api.call("GET", "/metrics").text.splitlines():
+        if line.startswith(needle):
+            return float(line[len(needle):])
+    return 0.0
+
+
 def job_of(api, incident_id):
     return wait_for(lambda: api.call("GET", f"/api/v1/tag-jobs?incident_id={incident_id}",
                                      "tags").json()["items"])
@@ -51,8 +62,9 @@ def test_a_graffiti_incident_becomes_one_job(embedded_platform):
     assert job["status"] == "ready" and job["ownership"] == "public"
     assert job["site"]["address"] == GRAFFITI["location"]["address"]
     assert job["priority"] == 2 and job["due_at"]
+    processed = consumed(api, "processed")
     noise = report(api, {**GRAFFITI, "category": "noise"})
-    time.sleep(0.5)
+    wait_for(lambda: consumed(api, "processed") > processed)
     assert api.call("GET", f"/api/v1/tag-jobs?incident_id={noise['id']}",
                     "tags").json()["items"] == []
 
@@ -65,14 +77,13 @@ def test_a_redelivered_incident_event_creates_nothing_new(embedded_platform):
         spy.declare()
         incident = report(api, GRAFFITI)
         job_of(api, incident["id"])
+        duplicates_before = consumed(api, "duplicate")
         envelope = wait_for(lambda: spy.get(no_ack=True)).payload
         exchange = Exchange("incidents.events", type="topic", durable=True)
         for _ in range(2):
             connection.Producer().publish(envelope, exchange=exchange,
                                           routing_key="incident_reported", serializer="json")
-    duplicates = ('consumer="tags.on_incident_reported",event_type="incident_reported",'
-                  'outcome="duplicate",service="tags"} 2.0')
-    wait_for(lambda: duplicates in api.call("GET", "/metrics").text)
+    wait_for(lambda: consumed(api, "duplicate") >= duplicates_before + 2)
     jobs = api.call("GET", f"/api/v1/tag-jobs?incident_id={incident['id']}", "tags").json()
     assert jobs["total"] == 1
 
