@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from services.gateway import auth
 from services.incidents import domain, use_cases
 from services.incidents.models import Incident
-from shared import config
 from shared.identity import Identity
 
 DEMO_PASSWORD = "demo"
@@ -155,9 +154,6 @@ def _advance(database, coordinator, incident_id, reported_at, today, rng) -> Non
             else:
                 use_cases.change_status(uow, coordinator, incident_id, {"status": status}, at)
 
-
-def default_antenna() -> str:
-    return config.antenna_id()
 
 
 SURFACE_WEIGHTS = {"brick": 5, "painted": 4, "concrete": 3, "stone": 2, "metal": 2, "glass": 2,

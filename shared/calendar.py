@@ -47,12 +47,3 @@ def working_days_deadline(start: datetime, working_days: int, calendar=None) -> 
     end_of_day = datetime.combine(due_day, time(23, 59, 59), tzinfo=BRUSSELS)
     return end_of_day.astimezone(UTC)
 
-
-def working_days_between(start: date, end: date, calendar=None) -> int:
-    """Working days after `start` up to and including `end`."""
-    if end <= start:
-        return 0
-    calendar = calendar if calendar is not None else belgian_holidays(
-        range(start.year, end.year + 1))
-    return sum(1 for n in range(1, (end - start).days + 1)
-               if is_working_day(start + timedelta(days=n), calendar))

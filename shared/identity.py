@@ -76,11 +76,6 @@ class CallerIdentity(DependencyProvider):
         def current(self) -> Identity:
             return verify(self._worker_ctx.context_data.get(CONTEXT_KEY))
 
-        @property
-        def optional(self) -> Identity | None:
-            token = self._worker_ctx.context_data.get(CONTEXT_KEY)
-            return verify(token) if token else None
-
         def assume(self, identity: Identity) -> None:
             """Gateway only: act as `identity` for the rest of this worker's calls."""
             self._worker_ctx.context_data[CONTEXT_KEY] = sign(identity)

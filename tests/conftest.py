@@ -47,6 +47,39 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(message + "; start it to run integration tests")
 
 
+def eventually(fetch, timeout: float = 30.0, interval: float = 0.05):
+    """Call `fetch` until it returns something truthy; return that (or fail after `timeout`)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = fetch()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"nothing after {timeout}s")
+
+
+@contextlib.contextmanager
+def migrated_database(service: str, url: str):
+    """A service's database at `url`: migrations applied, reference data seeded."""
+    from lisa import platform
+    from shared import migrations
+    from shared.db import Database
+
+    migrations.upgrade(service, url)
+    database = Database(platform.load(platform.BY_NAME[service].metadata),
+                        service=service).open(url)
+    with database.session() as session:
+        platform.seed_reference_data(service, session, ANTENNA)
+        session.commit()
+    try:
+        yield database
+    finally:
+        database.relay.close()
+        database.engine.dispose()
+
+
 @pytest.fixture
 def web_session():
     """nameko's own fixture imports werkzeug.urls.url_join, gone in Werkzeug 3."""

@@ -3,6 +3,7 @@ ticket numbers, and who may see a reporter's contact. No I/O, no framework."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared import state_machine
 from shared.calendar import (  # noqa: F401  (part of this domain's vocabulary)
     BRUSSELS,
     add_working_days,
@@ -45,8 +46,7 @@ def path_to(current: str, target: str) -> list[str]:
     if current == NEW and target in TRANSITIONS[TRIAGED]:
         return [TRIAGED, target]
     return []
-assert set(TRANSITIONS) == set(STATUSES)
-assert all(targets <= set(STATUSES) for targets in TRANSITIONS.values())
+state_machine.validate(TRANSITIONS, STATUSES)
 
 
 class TransitionRefused(ValueError):
@@ -55,9 +55,7 @@ class TransitionRefused(ValueError):
 
 def check_transition(current: str, target: str, *, duplicate_of: int | None = None,
                      incident_id: int | None = None) -> None:
-    if target not in TRANSITIONS.get(current, ()):
-        allowed = ", ".join(sorted(TRANSITIONS.get(current, ()))) or "none"
-        raise TransitionRefused(f"Cannot go from '{current}' to '{target}' (allowed: {allowed}).")
+    state_machine.check(TRANSITIONS, current, target, TransitionRefused)
     if target == DUPLICATE:
         if duplicate_of is None:
             raise TransitionRefused("A duplicate needs 'duplicate_of'.")

@@ -175,12 +175,10 @@ def _candidates(session, category_code: str, street: str | None, lat, lon,
             for row in session.execute(query)]
 
 
-def duplicate_hints(session, category_code: str, location: dict, now: datetime,
-                    exclude_id: int | None = None) -> list[dict]:
+def duplicate_hints(session, category_code: str, location: dict, now: datetime) -> list[dict]:
     street = domain.street_key(location["address"])
-    candidates = [c for c in _candidates(session, category_code, street, location.get("lat"),
-                                         location.get("lon"), now)
-                  if c.incident_id != exclude_id]
+    candidates = _candidates(session, category_code, street, location.get("lat"),
+                             location.get("lon"), now)
     return domain.duplicate_hints(category_code, street, location.get("lat"),
                                   location.get("lon"), now, candidates)
 

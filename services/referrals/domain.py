@@ -7,6 +7,7 @@ art. 458ter, or a danger to someone's physical integrity, justified)."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared import state_machine
 from shared.calendar import BRUSSELS, add_working_days
 
 SENT, ACCEPTED, DECLINED = "sent", "accepted", "declined"
@@ -21,7 +22,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     EXPIRED: frozenset(),
 }
 OPEN_STATUSES = frozenset({SENT, ACCEPTED, CONTACT_MADE})
-assert set(TRANSITIONS) == set(STATUSES)
+state_machine.validate(TRANSITIONS, STATUSES)
 
 OUTCOMES = ("successful", "unsuccessful", "withdrawn", "no_show")
 URGENCIES = ("low", "normal", "high", "urgent")
@@ -42,9 +43,7 @@ class RuleViolation(ValueError):
 
 
 def check_transition(current: str, target: str) -> None:
-    if target not in TRANSITIONS.get(current, ()):
-        allowed = ", ".join(sorted(TRANSITIONS.get(current, ()))) or "none"
-        raise RuleViolation(f"Cannot go from '{current}' to '{target}' (allowed: {allowed}).")
+    state_machine.check(TRANSITIONS, current, target, RuleViolation)
 
 
 def check_outcome(status: str, outcome: str) -> None:

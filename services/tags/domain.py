@@ -1,8 +1,9 @@
 """Pure rules of graffiti removal: the job lifecycle, priority and deadline, owner consent,
 legal walls, recurrence and work estimates. No I/O, no framework."""
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
+from shared import state_machine
 from shared.calendar import BRUSSELS, add_working_days, working_days_deadline
 from shared.geo import distance_m
 
@@ -25,7 +26,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     REJECTED: frozenset(),
 }
 OPEN_STATUSES = frozenset({CREATED, AWAITING_CONSENT, READY, SCHEDULED})
-assert set(TRANSITIONS) == set(STATUSES)
+state_machine.validate(TRANSITIONS, STATUSES)
 
 EQUIPMENT_HEIGHT_M = 3.0          # above this, the lift and two crew members
 RECURRENCE_WINDOW = timedelta(days=90)
@@ -40,9 +41,7 @@ class RuleViolation(ValueError):
 
 
 def check_transition(current: str, target: str) -> None:
-    if target not in TRANSITIONS.get(current, ()):
-        allowed = ", ".join(sorted(TRANSITIONS.get(current, ()))) or "none"
-        raise RuleViolation(f"Cannot go from '{current}' to '{target}' (allowed: {allowed}).")
+    state_machine.check(TRANSITIONS, current, target, RuleViolation)
 
 
 def needs_consent(ownership: str) -> bool:
@@ -168,6 +167,3 @@ def check_completion(removed_m2: float | None, method: str | None, minutes: int 
     if not crew:
         raise RuleViolation("Name the crew members who did the work.")
 
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(BRUSSELS).date()

@@ -123,6 +123,13 @@ def job_view(session, job: Job, now: datetime, with_history: bool = False) -> di
     return view
 
 
+def _done(uow, job: Job, now: datetime) -> dict:
+    """The job as the caller sees it after the change, then the commit."""
+    view = job_view(uow.session, job, now, with_history=True)
+    uow.commit()
+    return view
+
+
 # -- creating jobs ------------------------------------------------------------------------------
 
 def _new_job(uow, *, actor: str, role: str, antenna_id: str, location: dict, details: dict,
@@ -169,9 +176,7 @@ def create_job(uow, identity: Identity, data: dict, now: datetime) -> dict:
     details = {k: v for k, v in data.items() if k != "site"}
     job = _new_job(uow, actor=identity.user, role=identity.role, antenna_id=antenna,
                    location=data["site"], details=details, now=now)
-    view = job_view(uow.session, job, now, with_history=True)
-    uow.commit()
-    return view
+    return _done(uow, job, now)
 
 
 def create_from_incident(uow, facts: dict, incident: dict, antenna_id: str, now: datetime
@@ -216,11 +221,18 @@ def _load_for_change(session, identity: Identity, job_id: int) -> Job:
     return job
 
 
-def _move(job: Job, target: str) -> None:
+def _transition(session, job: Job, actor: str, role: str, target: str, now: datetime,
+                note: str | None = None) -> str:
+    """Check the move against the state table, make it and keep it in the job's history.
+    Returns the previous status. (A later error rolls the whole unit of work back.)"""
     try:
         domain.check_transition(job.status, target)
     except domain.RuleViolation as exc:
         raise InvalidTransition(str(exc)) from None
+    previous = job.status
+    job.status, job.updated_at = target, now
+    _record(session, job, actor, role, previous, target, now, note)
+    return previous
 
 
 def assess(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> dict:
@@ -252,9 +264,7 @@ def assess(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> d
     job.due_at = domain.deadline(job.content, job.ownership, as_utc(job.created_at), consent)
     job.updated_at = now
     _record(session, job, identity.user, identity.role, previous, job.status, now, "assessed")
-    view = job_view(session, job, now, with_history=True)
-    uow.commit()
-    return view
+    return _done(uow, job, now)
 
 
 def record_consent(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> dict:
@@ -265,17 +275,13 @@ def record_consent(uow, identity: Identity, job_id: int, data: dict, now: dateti
     if as_utc(data["given_at"]) > now:
         raise ValidationFailed("Consent cannot be given in the future.",
                                {"given_at": ["In the future."]})
-    _move(job, domain.READY)
+    _transition(session, job, identity.user, identity.role, domain.READY, now,
+                f"consent {data['waiver_reference']}")
     job.consent_owner, job.consent_given_at = data["owner"], data["given_at"]
     job.consent_reference, job.consent_recorded_by = data["waiver_reference"], identity.user
     job.due_at = domain.deadline(job.content, job.ownership, as_utc(job.created_at),
                                  as_utc(data["given_at"]))
-    previous, job.status, job.updated_at = job.status, domain.READY, now
-    _record(session, job, identity.user, identity.role, previous, job.status, now,
-            f"consent {data['waiver_reference']}")
-    view = job_view(session, job, now, with_history=True)
-    uow.commit()
-    return view
+    return _done(uow, job, now)
 
 
 def schedule(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> dict:
@@ -283,59 +289,47 @@ def schedule(uow, identity: Identity, job_id: int, data: dict, now: datetime) ->
     job = _load_for_change(session, identity, job_id)
     if domain.needs_consent(job.ownership) and job.consent_given_at is None:
         raise InvalidTransition("Private property: record the owner's consent first.")
-    _move(job, domain.SCHEDULED)
+    _transition(session, job, identity.user, identity.role, domain.SCHEDULED, now,
+                f"for {data['date'].isoformat()}")
     if data["date"] < now.astimezone(BRUSSELS).date():
         raise ValidationFailed("Cannot schedule in the past.", {"date": ["In the past."]})
     crew = data.get("crew") or []
     if crew and len(crew) < domain.crew_needed(job.height_m):
         raise ValidationFailed("Work above 3 m needs two crew members.",
                                {"crew": ["At least two for work above 3 m."]})
-    previous = job.status
-    job.status, job.scheduled_for, job.updated_at = domain.SCHEDULED, data["date"], now
-    job.scheduled_crew = json.dumps(crew)
-    _record(session, job, identity.user, identity.role, previous, job.status, now,
-            f"for {data['date'].isoformat()}")
+    job.scheduled_for, job.scheduled_crew = data["date"], json.dumps(crew)
     site = session.get(Site, job.site_id)
     uow.emit("job_scheduled", {**_facts(job, site), "scheduled_for": data["date"],
                                "crew_size": len(crew)}, antenna_id=job.antenna_id)
-    view = job_view(session, job, now, with_history=True)
-    uow.commit()
-    return view
+    return _done(uow, job, now)
 
 
 def complete(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> dict:
     session = uow.session
     job = _load_for_change(session, identity, job_id)
-    _move(job, domain.DONE)
+    _transition(session, job, identity.user, identity.role, domain.DONE, now,
+                f"{data['removed_m2']:g} m2, {data['method']}")
     try:
         domain.check_completion(data.get("removed_m2"), data.get("method"),
                                 data.get("minutes_spent"), data.get("crew") or [], job.area_m2)
     except domain.RuleViolation as exc:
         raise ValidationFailed(str(exc)) from None
-    previous = job.status
-    job.status, job.updated_at, job.completed_at = domain.DONE, now, now
-    job.removed_m2, job.method = data["removed_m2"], data["method"]
+    job.completed_at, job.removed_m2, job.method = now, data["removed_m2"], data["method"]
     job.minutes_spent, job.crew = data["minutes_spent"], json.dumps(data["crew"])
     site = session.get(Site, job.site_id)
     site.last_removal_at, site.removals = now, site.removals + 1
-    _record(session, job, identity.user, identity.role, previous, job.status, now,
-            f"{data['removed_m2']:g} m2, {data['method']}")
     due = as_utc(job.due_at)
     uow.emit("job_completed", {
         **_facts(job, site), "removed_m2": job.removed_m2, "method": job.method,
         "minutes_spent": job.minutes_spent, "completed_at": now,
         "within_deadline": None if due is None else now <= due,
     }, antenna_id=job.antenna_id)
-    view = job_view(session, job, now, with_history=True)
-    uow.commit()
-    return view
+    return _done(uow, job, now)
 
 
 def _cancel(uow, job: Job, actor: str, role: str, reason: str, now: datetime) -> None:
-    _move(job, domain.CANCELLED)
-    previous = job.status
-    job.status, job.cancel_reason, job.updated_at = domain.CANCELLED, reason, now
-    _record(uow.session, job, actor, role, previous, job.status, now, reason)
+    previous = _transition(uow.session, job, actor, role, domain.CANCELLED, now, reason)
+    job.cancel_reason = reason
     site = uow.session.get(Site, job.site_id)
     uow.emit("job_cancelled", {**_facts(job, site), "from_status": previous,
                                "cancelled_at": now}, antenna_id=job.antenna_id)
@@ -344,9 +338,7 @@ def _cancel(uow, job: Job, actor: str, role: str, reason: str, now: datetime) ->
 def cancel(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> dict:
     job = _load_for_change(uow.session, identity, job_id)
     _cancel(uow, job, identity.user, identity.role, data["reason"], now)
-    view = job_view(uow.session, job, now, with_history=True)
-    uow.commit()
-    return view
+    return _done(uow, job, now)
 
 
 def remind_consents(uow, now: datetime) -> int:

@@ -17,7 +17,7 @@ from kombu import Connection, Exchange, Queue
 from lisa.local import drop_databases, free_port, stop_group, wait_ready
 from shared import events
 from shared.calendar import BRUSSELS
-from tests.conftest import POSTGRES_ADMIN_URL, ROOT, Api
+from tests.conftest import POSTGRES_ADMIN_URL, ROOT, Api, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -112,14 +112,6 @@ def test_report_triage_and_events_on_rabbitmq_and_postgresql(distributed_platfor
     assert 'lisa_outbox_backlog{service="incidents"} 0.0' in metrics
 
 
-def poll(fetch, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = fetch()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_graffiti_incident_to_one_job_to_resolved_on_rabbitmq_and_postgresql(
@@ -134,16 +126,16 @@ def test_graffiti_incident_to_one_job_to_resolved_on_rabbitmq_and_postgresql(
                     durable=False)(connection.default_channel)
         spy.declare()
         incident = api.call("POST", "/api/v1/incidents", "desk", json=private).json()["incident"]
-        envelope = poll(lambda: spy.get(no_ack=True)).payload
+        envelope = eventually(lambda: spy.get(no_ack=True)).payload
         jobs_path = f"/api/v1/tag-jobs?incident_id={incident['id']}"
-        [job] = poll(lambda: api.call("GET", jobs_path, "tags").json()["items"])
+        [job] = eventually(lambda: api.call("GET", jobs_path, "tags").json()["items"])
         # the same event delivered twice more: still one job
         for _ in range(2):
             connection.Producer().publish(envelope, exchange=exchange,
                                           routing_key="incident_reported", serializer="json")
     duplicates = ('lisa_events_consumed_total{consumer="tags.on_incident_reported",'
                   'event_type="incident_reported",outcome="duplicate",service="tags"} 2.0')
-    poll(lambda: duplicates in requests.get(f"http://127.0.0.1:{tags_port}/metrics",
+    eventually(lambda: duplicates in requests.get(f"http://127.0.0.1:{tags_port}/metrics",
                                             timeout=5).text)
     assert api.call("GET", jobs_path, "tags").json()["total"] == 1
     assert job["status"] == "awaiting_consent"
@@ -157,12 +149,12 @@ def test_graffiti_incident_to_one_job_to_resolved_on_rabbitmq_and_postgresql(
     assert consent.status_code == 200, consent.text
     assert api.call("POST", f"{path}/schedule", "coordinator",
                     json={"date": today, "crew": ["Karim", "Sofie"]}).status_code == 200
-    poll(lambda: api.call("GET", f"/api/v1/incidents/{incident['id']}",
+    eventually(lambda: api.call("GET", f"/api/v1/incidents/{incident['id']}",
                           "coordinator").json()["status"] == "in_progress")
     done = api.call("POST", f"{path}/complete", "tags", json={
         "removed_m2": 3.5, "method": "chemical", "minutes_spent": 70, "crew": ["Karim", "Sofie"]})
     assert done.status_code == 200, done.text
-    poll(lambda: api.call("GET", f"/api/v1/incidents/{incident['id']}",
+    eventually(lambda: api.call("GET", f"/api/v1/incidents/{incident['id']}",
                           "coordinator").json()["status"] == "resolved")
     plan = api.call("GET", f"/api/v1/tag-plan?date={today}", "coordinator")
     assert plan.status_code == 200 and plan.json()["m2_capacity"] == 32
@@ -190,7 +182,7 @@ def test_referral_lifecycle_on_rabbitmq_and_postgresql(distributed_platform):
             assert response.status_code == 200, response.text
         bodies = []
         while len(bodies) < 4:
-            message_in = poll(lambda: spy.get(no_ack=True))
+            message_in = eventually(lambda: spy.get(no_ack=True))
             bodies.append(message_in.payload)
     assert [b["event_type"] for b in bodies] == ["referral_sent", "referral_accepted",
                                                  "referral_contact_made", "referral_closed"]

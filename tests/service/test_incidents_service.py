@@ -5,19 +5,16 @@ from datetime import UTC, datetime
 
 import eventlet
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import func, select
 
 from services.incidents import use_cases
 from services.incidents.models import ContactAccessLog, metadata
 from services.incidents.service import IncidentsService
-from shared import migrations
 from shared.db import Database
 from shared.errors import InvalidTransition, Unauthenticated
 from shared.identity import CONTEXT_KEY, Identity
-from tests.conftest import ANTENNA
+from tests.conftest import ANTENNA, migrated_database
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
 DESK = Identity("desk", "desk", "antenna_desk", (ANTENNA,))
@@ -32,21 +29,9 @@ REPORT = {"category": "graffiti_public", "description": "Tags sur l'abribus.",
 
 @pytest.fixture
 def incidents_db(database_url_factory, memory_broker):
-    url = database_url_factory("incidents")
-    migrations.upgrade("incidents", url)
-    db = Database(metadata, service="incidents").open(url)
-    with db.session() as session:
-        use_cases.seed_reference_data(session)
-        session.commit()
-    yield db
-    db.relay.close()
-    db.engine.dispose()
+    with migrated_database("incidents", database_url_factory("incidents")) as database:
+        yield database
 
-
-def test_migrations_match_the_models(incidents_db):
-    with incidents_db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, metadata) == []
 
 
 def test_reference_data_seeding_is_idempotent(incidents_db):

@@ -4,17 +4,13 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from services.tags import domain, planning, use_cases
-from services.tags.models import Job, metadata
-from shared import migrations
+from services.tags.models import Job
 from shared.calendar import BRUSSELS, add_working_days
-from shared.db import Database
 from shared.identity import Identity
-from tests.conftest import ANTENNA
+from tests.conftest import ANTENNA, migrated_database
 
 CREW = Identity("karim", "tags", "cellule_tags", (ANTENNA,))
 MONDAY = datetime(2026, 11, 9, 7, tzinfo=UTC)   # a week with 11 November in it
@@ -27,21 +23,9 @@ STREETS = [("Rue de la Tulipe", "Tulipe", 50.8338, 4.3703),
 
 @pytest.fixture
 def tags_db(database_url_factory, memory_broker):
-    url = database_url_factory("tags")
-    migrations.upgrade("tags", url)
-    db = Database(metadata, service="tags").open(url)
-    with db.session() as session:
-        use_cases.seed_reference_data(session, ANTENNA)
-        session.commit()
-    yield db
-    db.relay.close()
-    db.engine.dispose()
+    with migrated_database("tags", database_url_factory("tags")) as database:
+        yield database
 
-
-def test_migrations_match_the_models(tags_db):
-    with tags_db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, metadata) == []
 
 
 INCIDENT = {"ticket": "LISA-2026-000042", "intake_organisation": "antenna_desk",
