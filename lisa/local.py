@@ -44,6 +44,16 @@ def stop_group(process: subprocess.Popen, timeout: float = 30.0) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def rabbitmqctl(*args: str, timeout: float = 60) -> str:
+    """Run RabbitMQ's own CLI (needs root or the rabbitmq user); raises RuntimeError on failure.
+    Used for what AMQP cannot do (vhosts, users, permissions) without the management plugin."""
+    result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
+                            timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout
+
+
 def drop_databases(admin_url: str, prefix: str) -> None:
     """Drop the per-service PostgreSQL databases `<prefix>_<service>`."""
     admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT",

@@ -1,7 +1,8 @@
 """`make run` on the real RabbitMQ and PostgreSQL: one process per service, migrations first.
 
-Each test gets its own RabbitMQ vhost (nameko's `rabbit_uri` fixture, through the management
-API) and its own PostgreSQL databases, so runs never see each other's messages or rows."""
+Each test gets its own RabbitMQ vhost (the `rabbit_uri` fixture of tests/integration/conftest.py,
+made with rabbitmqctl) and its own PostgreSQL databases, so runs never see each other's messages
+or rows."""
 import json
 import os
 import subprocess
