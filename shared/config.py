@@ -57,7 +57,15 @@ def secret_key() -> str:
 
 
 def antenna_id() -> str:
+    """The antenna this deployment seeds and plans for (the first of `served_antennas`)."""
     return env("LISA_ANTENNA_ID", "ixelles-tulipe")
+
+
+def served_antennas() -> tuple[str, ...]:
+    """Every antenna this deployment serves (`LISA_ANTENNAS`, comma-separated; default the one
+    `LISA_ANTENNA_ID`). An event or a call about any other antenna is not ours to act on."""
+    listed = tuple(a.strip() for a in (env("LISA_ANTENNAS") or "").split(",") if a.strip())
+    return listed or (antenna_id(),)
 
 
 def antenna_location() -> tuple[float, float]:
