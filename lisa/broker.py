@@ -37,7 +37,7 @@ def planned_users() -> list[dict]:
             continue
         configure, write, read = topology.broker_permissions(spec.name, classes)
         plans.append({"service": spec.name, "user": parts.username, "password": parts.password,
-                      "vhost": parts.virtual_host or "/", "configure": configure,
+                      "vhost": parts.path or "/", "configure": configure,
                       "write": write, "read": read})
     if problems:
         raise BrokerSetupError("; ".join(problems))
