@@ -7,12 +7,10 @@ from sqlalchemy import insert, select, update
 
 from shared.db import Database
 from tests.conftest import eventually
-from tests.unit.test_outbox_and_handlers import (  # noqa: F401  (fixtures)
-    database,
-    event_queue,
-    metadata,
-    report,
-)
+from tests.unit import test_outbox_and_handlers as contract
+from tests.unit.test_outbox_and_handlers import metadata, report
+
+database, event_queue = contract.database, contract.event_queue   # the same fixtures
 
 
 def open_database(url):

@@ -73,7 +73,7 @@ def start(container_factory, database_url_factory, monkeypatch, cls):
 def flaky(database_url_factory, memory_broker, container_factory, monkeypatch):
     monkeypatch.setenv("LISA_EVENT_RETRY_FIRST_SECONDS", "0.02")
     monkeypatch.setenv("LISA_EVENT_RETRY_MAX_SECONDS", "0.1")
-    monkeypatch.setenv("LISA_EVENT_RETRY_WINDOW_SECONDS", "1")   # 0.02, 0.04, 0.08, then 0.1: 12 retries
+    monkeypatch.setenv("LISA_EVENT_RETRY_WINDOW_SECONDS", "1")   # 0.02 .. 0.08, 0.1: 12 retries
     Flaky.away, Flaky.attempts, Flaky.behaviour = 0, 0, "ok"
     container, db = start(container_factory, database_url_factory, monkeypatch, Flaky)
     yield container, db
