@@ -48,7 +48,9 @@ def test_an_outage_longer_than_the_old_retries_is_outlived_through_delay_queues(
     Flaky.away = 7
     publish(uri, envelope(), serializer="json")
     eventually(lambda: effect_count(db) == 1)
-    assert Flaky.attempts == 8 and list_dead_letters(uri) == []
+    # at least once: a redelivery (the broker may redeliver an unacknowledged message) is one
+    # more call, which finds the claim and changes nothing
+    assert Flaky.attempts >= 8 and effect_count(db) == 1 and list_dead_letters(uri) == []
 
 
 def test_undecodable_and_failing_events_are_kept_replayed_once_and_parked(flaky_on_rabbitmq):
@@ -62,5 +64,5 @@ def test_undecodable_and_failing_events_are_kept_replayed_once_and_parked(flaky_
     assert replay_dead_letters(uri) == {"replayed": 4, "parked": 1, "kept": 0}
     parked = eventually(lambda: len(list_dead_letters(uri, parked=True)) == 5 and
                         list_dead_letters(uri, parked=True))
-    assert list_dead_letters(uri) == [] and Flaky.attempts == 8
+    assert list_dead_letters(uri) == [] and Flaky.attempts >= 8
     assert sorted(letter["replays"] for letter in parked) == [0, 1, 1, 1, 1]
