@@ -1,4 +1,5 @@
-"""Command line: `python -m lisa.cli demo|run|service NAME|migrate|create-user|dlq-replay`.
+"""Command line: `python -m lisa.cli demo|run|service NAME|migrate|create-user|broker-setup|
+dlq-list|dlq-replay`.
 
 eventlet must patch the standard library before anything opens a socket, hence the first lines.
 """
@@ -53,7 +54,8 @@ def migrate(names=None) -> None:
             platform.seed_reference_data(spec.name, session, config.antenna_id())
             session.commit()
         database.engine.dispose()
-    declared = declare_event_queues(config.amqp_uri(), platform.service_classes())
+    declared = declare_event_queues(config.amqp_uri(), platform.service_classes(),
+                                    config.event_retry_delays())
     log.info("migrations applied; %d event queues declared", declared)
 
 
@@ -127,9 +129,10 @@ def cmd_service(args) -> None:
     if spec.ops:
         classes.append(platform.load(spec.ops))
         port = config.ops_port(spec.name) or spec.ops_port
-    log.info("starting %s (http %s:%s, broker %s)", spec.name, config.http_host(), port,
-             config.amqp_uri().split("@")[-1])
-    with nameko.config.patch(config.nameko_config(web_port=port)):
+    log.info("starting %s (http %s:%s, broker %s as %s)", spec.name, config.http_host(), port,
+             config.amqp_uri(spec.name).split("@")[-1],
+             config.amqp_user(config.amqp_uri(spec.name)))
+    with nameko.config.patch(config.nameko_config(web_port=port, service=spec.name)):
         run_containers(classes)
 
 
@@ -183,10 +186,37 @@ def cmd_create_user(args) -> None:
     print(f"user {args.username} ready")
 
 
+def cmd_broker_setup(args) -> None:
+    from lisa import broker
+
+    try:
+        users = broker.setup_users()
+    except broker.BrokerSetupError as exc:
+        sys.exit(f"broker-setup: {exc}")
+    print(f"broker users ready: {', '.join(users)}")
+
+
+def cmd_dlq_list(args) -> None:
+    """One line per letter: when, consumer, event, attempts, reason (its first line)."""
+    from shared.handlers import list_dead_letters
+
+    letters = list_dead_letters(config.amqp_uri(), parked=args.parked)
+    for letter in letters:
+        reason = (letter.get("reason") or "").strip().splitlines() or [""]
+        print(f"{letter.get('failed_at')}  {letter.get('consumer')}  "
+              f"{letter.get('event_type')}  {letter.get('event_id')}  "
+              f"attempts={letter.get('attempts')} replays={letter.get('replays')}  "
+              f"{reason[-1] if reason[0].startswith('Traceback') else reason[0]}")
+    print(f"{len(letters)} {'parked' if args.parked else 'dead'} letters")
+
+
 def cmd_dlq_replay(args) -> None:
     from shared.handlers import replay_dead_letters
 
-    print(f"replayed {replay_dead_letters(config.amqp_uri(), args.limit)} dead letters")
+    counts = replay_dead_letters(config.amqp_uri(), consumer=args.consumer,
+                                 event_id=args.event_id, limit=args.limit)
+    print(f"replayed {counts['replayed']}, parked {counts['parked']}, "
+          f"left {counts['kept']} dead letters")
 
 
 def main(argv=None) -> None:
@@ -208,7 +238,16 @@ def main(argv=None) -> None:
         user.add_argument(f"--{option}", required=True)
     user.add_argument("--antenna", action="append")
     user.set_defaults(func=cmd_create_user)
-    replay = commands.add_parser("dlq-replay", help="republish dead-lettered events")
+    commands.add_parser(
+        "broker-setup", help="one RabbitMQ user per service (LISA_<SERVICE>_AMQP_URI)"
+    ).set_defaults(func=cmd_broker_setup)
+    listing = commands.add_parser("dlq-list", help="list dead letters with their reasons")
+    listing.add_argument("--parked", action="store_true", help="the parked letters instead")
+    listing.set_defaults(func=cmd_dlq_list)
+    replay = commands.add_parser(
+        "dlq-replay", help="send dead letters held now back to their consumer; park re-failures")
+    replay.add_argument("--consumer", help="only this consumer's, e.g. tags.on_incident_reported")
+    replay.add_argument("--event-id", help="only this event's")
     replay.add_argument("--limit", type=int)
     replay.set_defaults(func=cmd_dlq_replay)
     args = parser.parse_args(argv)

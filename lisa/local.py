@@ -44,11 +44,12 @@ def stop_group(process: subprocess.Popen, timeout: float = 30.0) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def rabbitmqctl(*args: str, timeout: float = 60) -> str:
+def rabbitmqctl(*args: str, timeout: float = 60, stdin: str | None = None) -> str:
     """Run RabbitMQ's own CLI (needs root or the rabbitmq user); raises RuntimeError on failure.
-    Used for what AMQP cannot do (vhosts, users, permissions) without the management plugin."""
+    Used for what AMQP cannot do (vhosts, users, permissions) without the management plugin.
+    `stdin`: e.g. a password, which then never appears in a process list."""
     result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
-                            timeout=timeout)
+                            timeout=timeout, input=stdin)
     if result.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout

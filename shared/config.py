@@ -22,8 +22,71 @@ def var_dir() -> Path:
     return path
 
 
-def amqp_uri() -> str:
-    return env("LISA_AMQP_URI", EMBEDDED_AMQP_URI)
+def amqp_uri(service: str | None = None) -> str:
+    """`LISA_<SERVICE>_AMQP_URI` (the service's own broker user, see `broker-setup`), else
+    `LISA_AMQP_URI`, else the embedded in-memory broker."""
+    specific = env(f"LISA_{service.upper()}_AMQP_URI") if service else None
+    return specific or env("LISA_AMQP_URI", EMBEDDED_AMQP_URI)
+
+
+def broker_user(service: str) -> str:
+    """The RabbitMQ user a service connects as when the deployment gives each its own:
+    `LISA_BROKER_USER_PREFIX` (`lisa-`) and the service's name."""
+    return f"{env('LISA_BROKER_USER_PREFIX', 'lisa-')}{service}"
+
+
+def amqp_user(uri: str) -> str | None:
+    """The user name in an AMQP URI (None for the embedded broker)."""
+    from kombu.utils.url import url_to_parts
+
+    if uri.startswith(EMBEDDED_AMQP_URI.split(":")[0]):
+        return None
+    return url_to_parts(uri).username or "guest"
+
+
+def broker_users_enforced(service: str) -> bool:
+    """True when `service` connects as its own broker user: then every service does (the
+    deployment ran `broker-setup`), and a consumer demands that an event's validated `user_id`
+    is its owner's user."""
+    return amqp_user(amqp_uri(service)) == broker_user(service)
+
+
+def event_retry_delays() -> tuple[float, ...]:
+    """Seconds to wait before each retry of an event whose handler met a transient failure:
+    doubling from `LISA_EVENT_RETRY_FIRST_SECONDS` (1) up to `LISA_EVENT_RETRY_MAX_SECONDS` (60)
+    each, until they add up to `LISA_EVENT_RETRY_WINDOW_SECONDS` (900); then the event is
+    dead-lettered."""
+    first = float(env("LISA_EVENT_RETRY_FIRST_SECONDS", "1"))
+    longest = float(env("LISA_EVENT_RETRY_MAX_SECONDS", "60"))
+    window = float(env("LISA_EVENT_RETRY_WINDOW_SECONDS", "900"))
+    delays, total, delay = [], 0.0, first
+    while total < window and first > 0:
+        delays.append(min(delay, longest))
+        total += delays[-1]
+        delay *= 2
+    return tuple(delays)
+
+
+def event_workers() -> int:
+    """Workers a service's event handlers may take at once (`LISA_EVENT_WORKERS`); the rest of
+    `LISA_MAX_WORKERS` stay free for API calls while consumers wait on another service."""
+    default = max(1, int(env("LISA_MAX_WORKERS", "10")) // 3)
+    return max(1, int(env("LISA_EVENT_WORKERS", str(default))))
+
+
+def outbox_retention_days() -> float:
+    """Days a published outbox row is kept (for inspection) before the housekeeping prunes it."""
+    return float(env("LISA_OUTBOX_RETENTION_DAYS", "7"))
+
+
+def processed_events_retention_days() -> float:
+    """Days a consumer remembers an event id it processed. Longer than any redelivery: the
+    retry window and the time a dead letter may wait for its replay."""
+    return float(env("LISA_PROCESSED_EVENTS_RETENTION_DAYS", "30"))
+
+
+def housekeeping_interval_seconds() -> float:
+    return float(env("LISA_HOUSEKEEPING_INTERVAL_SECONDS", "3600"))
 
 
 def database_url(service: str) -> str:
@@ -104,10 +167,10 @@ def referral_purge_days() -> int:
     return int(env("LISA_REFERRAL_PURGE_DAYS", "180"))
 
 
-def nameko_config(web_port: int | None = None) -> dict:
-    """The nameko config dict for this process."""
+def nameko_config(web_port: int | None = None, service: str | None = None) -> dict:
+    """The nameko config dict for this process (`service`: the one service it runs alone)."""
     return {
-        "AMQP_URI": amqp_uri(),
+        "AMQP_URI": amqp_uri(service),
         "WEB_SERVER_ADDRESS": f"{http_host()}:{web_port or http_port()}",
         "max_workers": int(env("LISA_MAX_WORKERS", "10")),
         "PREFETCH_COUNT": int(env("LISA_PREFETCH_COUNT", "20")),

@@ -12,12 +12,12 @@ stall the eventlet hub), SQLite files in embedded mode.
 import logging
 import threading
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, event, insert, text
+from sqlalchemy import create_engine, delete, event, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -130,20 +130,22 @@ class Database(DependencyProvider):
         self.outbox = self.metadata.tables.get("outbox")
         self.processed = self.metadata.tables.get("processed_events")
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self.supports_skip_locked = self.engine.dialect.name == "postgresql"
         # SQLite has one writer; sqlite3 waits for locks inside C, which would freeze the eventlet
         # hub. A green lock per database serialises its units of work instead.
         self.lock = Semaphore(1) if self.is_sqlite else _NoLock()
         self._wake = threading.Event()
         self._running = False
-        self.relay = outbox.OutboxRelay(self, config.amqp_uri())
+        self.relay = outbox.OutboxRelay(self, config.amqp_uri(self.service))
         return self
 
     def start(self):
+        self._running = True
         if self.relay_enabled:
-            self._running = True
             self._relay_stopped = threading.Event()
             self.container.spawn_managed_thread(self._relay_loop, identifier="outbox_relay")
+        if self.outbox is not None or self.processed is not None:
+            self.container.spawn_managed_thread(self._housekeeping_loop,
+                                                identifier="outbox_housekeeping")
 
     def stop(self):
         """Let the relay finish the batch it is publishing, rather than be killed mid-way."""
@@ -176,6 +178,34 @@ class Database(DependencyProvider):
         with self.session() as session:
             session.execute(text("SELECT 1"))
 
+    def is_processed(self, consumer: str, event_id: str) -> bool:
+        """A cheap look before a handler's reads and calls; the claim in its unit of work is
+        what makes the effect happen once."""
+        processed = self.processed
+        with self.session() as session:
+            return session.execute(select(processed.c.event_id).where(
+                processed.c.consumer == consumer, processed.c.event_id == event_id)
+            ).first() is not None
+
+    def prune(self, now: datetime | None = None) -> dict:
+        """Forget published outbox rows and processed-event claims older than their retention
+        (`LISA_OUTBOX_RETENTION_DAYS`, `LISA_PROCESSED_EVENTS_RETENTION_DAYS`). Unpublished rows
+        are never pruned."""
+        now = now or datetime.now(UTC)
+        pruned = {"outbox": 0, "processed_events": 0}
+        with self.session() as session:
+            if self.outbox is not None:
+                cutoff = now - timedelta(days=config.outbox_retention_days())
+                pruned["outbox"] = session.execute(delete(self.outbox).where(
+                    self.outbox.c.published_at.is_not(None),
+                    self.outbox.c.published_at < cutoff)).rowcount
+            if self.processed is not None:
+                cutoff = now - timedelta(days=config.processed_events_retention_days())
+                pruned["processed_events"] = session.execute(delete(self.processed).where(
+                    self.processed.c.processed_at < cutoff)).rowcount
+            session.commit()
+        return pruned
+
     def wake_relay(self) -> None:
         self._wake.set()
 
@@ -194,6 +224,17 @@ class Database(DependencyProvider):
         self.relay.close()
         self._relay_stopped.set()
 
+    def _housekeeping_loop(self):
+        interval = config.housekeeping_interval_seconds()
+        while self._running:
+            try:
+                pruned = self.prune()
+                if any(pruned.values()):
+                    log.info("%s: pruned %s", self.service, pruned)
+            except Exception:  # the database may be restarting: try again next time
+                log.exception("housekeeping of %s failed", self.service)
+            eventlet.sleep(interval)
+
 
 class _WorkerDatabase:
     """What a worker sees as `self.db`: units of work tagged with the call's correlation id."""
@@ -202,13 +243,18 @@ class _WorkerDatabase:
         self._database = database
         self._worker_ctx = worker_ctx
 
-    def unit_of_work(self) -> UnitOfWork:
+    def unit_of_work(self, correlation_id: str | None = None) -> UnitOfWork:
+        """`correlation_id`: an event handler's follow-up events keep the event's."""
         stack = self._worker_ctx.call_id_stack or ["internal"]
-        correlation = self._worker_ctx.context_data.get("correlation_id") or stack[0]
+        correlation = (correlation_id or self._worker_ctx.context_data.get("correlation_id")
+                       or stack[0])
         return UnitOfWork(self._database, correlation)
 
     def session(self):
         return self._database.session()
+
+    def is_processed(self, consumer: str, event_id: str) -> bool:
+        return self._database.is_processed(consumer, event_id)
 
     def ping(self) -> None:
         self._database.ping()

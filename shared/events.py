@@ -163,6 +163,12 @@ class UnknownEventType(ValueError):
     pass
 
 
+class Rejected(Exception):
+    """An event not to be believed or acted on (its facts do not hold): its consumer
+    dead-letters it with this reason and never retries it, since retrying cannot make a false
+    claim true. Raised by handlers and by the use cases they call."""
+
+
 @dataclass(frozen=True)
 class Event:
     event_id: str

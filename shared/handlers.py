@@ -1,123 +1,428 @@
-"""Idempotent event handlers with retries and a dead-letter queue.
+"""Event handlers that believe only what they can check, are idempotent, retry transient failures
+for minutes, and dead-letter what they cannot process, with the reason. Nothing is lost.
 
     @idempotent_handler("incidents", "incident_reported")
-    def on_incident_reported(self, uow, event):
-        ...                      # effect through uow.session; uow.emit(...) for follow-up events
+    def on_incident_reported(self, event):
+        incident = self.incidents.get(...)       # reads and RPC first: no transaction is open
+        if incident["antenna_id"] != event.antenna_id:
+            raise Rejected("the incident is not of this antenna")   # dead-lettered, not retried
+        return lambda uow: use_cases.act(uow, incident, ...)        # applied in the unit of work
 
-The wrapper validates the envelope, claims `(consumer, event_id)` in the same transaction as the
-effect and commits: a redelivered event finds its claim and changes nothing. A handler that keeps
-failing (after `RETRIES` quick retries for transient errors) or an invalid envelope goes to the
-dead-letter queue `lisa.dead-letter` with its error, then the message is acknowledged: never lost,
-never looping. `python -m lisa.cli dlq replay` puts dead letters back on their exchange.
+Before the handler runs, the wrapper checks the delivery (docs/adr/0011-events-broker-users-and-
+trust.md): the envelope is valid, its `source` and type are those of the queue, it came from the
+source's exchange (or this service's own retry exchange), its validated `user_id` is the source
+service's broker user when the deployment gives each service its own, and its antenna is served
+here. The returned effect runs in one unit of work that also claims `(consumer, event_id)`: a
+redelivered event finds its claim and changes nothing.
+
+A transient failure (database, a service away) sends the event back to this consumer's queue
+through the service's delay queues, waiting `config.event_retry_delays()`; after the last one,
+or on any other failure, the event goes to the dead-letter queue `lisa.dead-letter` with its
+reason (docs/adr/0010-events-retries-dead-letters.md). A message that is not even JSON goes there
+with its raw body. `python -m lisa.cli dlq-list | dlq-replay` show and replay them; a replayed
+event that fails again is parked in `lisa.parked`.
+
 The service declaring such handlers needs `db = Database(...)` and `dead_letters = DeadLetters()`.
 """
+import base64
 import functools
 import logging
-import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from kombu import Connection, Exchange, Queue
+import eventlet
+from eventlet.semaphore import Semaphore
+from kombu import Connection
+from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
-from nameko.events import event_handler
-from nameko.extensions import DependencyProvider
+from nameko.amqp.consume import Consumer as NamekoConsumer
+from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled, UnknownService
+from nameko.extensions import DependencyProvider, SharedExtension
+from nameko.messaging import Consumer as ConsumerEntrypoint
+from nameko.messaging import decode_from_headers
 from sqlalchemy.exc import DBAPIError
 
-from shared import config, events, metrics
+from shared import config, events, metrics, topology
+from shared.events import Rejected  # noqa: F401  (handlers raise it from here)
 from shared.rpc import ServiceUnavailable
+from shared.topology import (  # noqa: F401  (re-exported for callers and tests)
+    DEAD_LETTER_EXCHANGE,
+    DEAD_LETTER_QUEUE,
+    PARKED_EXCHANGE,
+    PARKED_QUEUE,
+)
 
 log = logging.getLogger(__name__)
 
-DEAD_LETTER_EXCHANGE = Exchange("lisa.dead-letter", type="topic", durable=True)
-DEAD_LETTER_QUEUE = Queue(
-    "lisa.dead-letter", exchange=DEAD_LETTER_EXCHANGE, routing_key="#", durable=True,
-)
-RETRIES = 3
-TRANSIENT_ERRORS = (DBAPIError, ServiceUnavailable)
-RETRY_DELAY_SECONDS = 0.2
+TRANSIENT_ERRORS = (DBAPIError, ServiceUnavailable, UnknownService, OperationalError,
+                    ConnectionError)
+ATTEMPT_HEADER = "x-lisa-attempt"       # retries made so far
+REPLAYS_HEADER = "x-lisa-replays"       # times an operator replayed it from the dead letters
+PUBLISHER_HEADER = "x-lisa-publisher"   # the validated user_id of the original publication
+LETTER_KEYS = (ATTEMPT_HEADER, REPLAYS_HEADER, PUBLISHER_HEADER)
 
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the broker says about a message, beside its body."""
+    exchange: str = ""
+    routing_key: str = ""
+    user_id: str | None = None
+    headers: dict = field(default_factory=dict)
+
+    @property
+    def attempt(self) -> int:
+        return int(self.headers.get(ATTEMPT_HEADER) or 0)
+
+    @property
+    def replays(self) -> int:
+        return int(self.headers.get(REPLAYS_HEADER) or 0)
+
+    @property
+    def publisher(self) -> str | None:
+        """Who published the event: the broker-validated user_id, or, on a retry or replay that
+        this service itself republished, the user_id it recorded from the first delivery."""
+        return self.headers.get(PUBLISHER_HEADER) or self.user_id
+
+    @classmethod
+    def of(cls, message) -> "Delivery":
+        info = message.delivery_info or {}
+        return cls(exchange=info.get("exchange") or "", routing_key=info.get("routing_key") or "",
+                   user_id=message.properties.get("user_id"), headers=dict(message.headers or {}))
+
+
+# -- publishing retries and letters ---------------------------------------------------------------
 
 class DeadLetters(DependencyProvider):
-    """Publishes messages that could not be processed to the dead-letter queue."""
+    """Sends an event back to its consumer after a delay, or to the dead letters (or the parking
+    queue) with its reason. Publishes as this service's own broker user, with confirms."""
 
     def setup(self):
-        self.amqp_uri = config.amqp_uri()
+        self.service = self.container.service_name
+        self.amqp_uri = config.amqp_uri(self.service)
 
     def get_dependency(self, worker_ctx):
         return self
 
-    def send(self, consumer: str, source: str, event_type: str, body, error: str) -> None:
-        with Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as conn:
-            conn.Producer().publish(
-                {"body": body, "error": error, "consumer": consumer,
-                 "failed_at": datetime.now(UTC).isoformat()},
-                exchange=DEAD_LETTER_EXCHANGE, routing_key=consumer,
-                declare=[DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE],
-                headers={"x-source": source, "x-event-type": event_type},
-                serializer="json", delivery_mode=2, retry=True,
-            )
+    def _publish(self, body, exchange, routing_key, headers, declare=(), serializer="json"):
+        user = config.amqp_user(self.amqp_uri)
+        properties = {"user_id": user} if user else {}
+        with Connection(self.amqp_uri, transport_options={"confirm_publish": True},
+                        connect_timeout=5) as connection:
+            connection.Producer().publish(
+                body, exchange=exchange, routing_key=routing_key, declare=list(declare),
+                headers=headers, serializer=serializer, delivery_mode=2, retry=True,
+                retry_policy={"max_retries": 3, "interval_start": 0.5}, **properties)
+
+    def retry_later(self, queue: str, body, delivery: Delivery, delay: float) -> None:
+        """Back to `queue` (this service's) after `delay` seconds, through the broker's delay
+        queue; the embedded broker has no TTL, so there the process waits instead."""
+        headers = {**delivery.headers, ATTEMPT_HEADER: delivery.attempt + 1,
+                   PUBLISHER_HEADER: delivery.publisher}
+        headers = {k: v for k, v in headers.items() if v is not None}
+        if topology.is_in_memory(self.amqp_uri):
+            def later():
+                eventlet.sleep(delay)
+                self._publish(body, topology.retry_exchange(self.service), queue, headers)
+            self.container.spawn_managed_thread(later, identifier=f"retry {queue}")
+            return
+        waiting = topology.delay_queue(self.service, delay)
+        headers[topology.DELAY_HEADER] = waiting.binding_arguments[topology.DELAY_HEADER]
+        self._publish(body, topology.delay_exchange(self.service), queue, headers,
+                      declare=[waiting])
+
+    def send(self, letter: dict, parked: bool = False) -> None:
+        exchange, queue = (PARKED_EXCHANGE, PARKED_QUEUE) if parked else \
+            (DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE)
+        # On RabbitMQ `migrate` declares them: a service's broker user may publish letters but
+        # not declare (nor so delete) the queue that keeps them.
+        declare = [exchange, queue] if topology.is_in_memory(self.amqp_uri) else []
+        self._publish(letter, exchange, letter["consumer"], {}, declare=declare)
 
 
-def idempotent_handler(source: str, event_type: str, **handler_options):
-    def decorator(fn):
-        @event_handler(source, event_type, **handler_options)
-        @functools.wraps(fn)
-        def entrypoint(self, body):
-            service = self.name
-            consumer = f"{service}.{fn.__name__}"
+def letter_for(consumer: str, queue: str, source: str, event_type: str, reason: str,
+               delivery: Delivery, body=None, raw: bytes | None = None,
+               content_type: str | None = None) -> dict:
+    """A dead letter: the event as it came (decoded, or raw if it could not be), the reason, and
+    what a replay needs."""
+    letter = {
+        "consumer": consumer, "queue": queue, "source": source, "event_type": event_type,
+        "reason": reason, "failed_at": datetime.now(UTC).isoformat(),
+        "attempts": delivery.attempt, "replays": delivery.replays,
+        "publisher": delivery.publisher, "exchange": delivery.exchange,
+        "headers": {k: v for k, v in delivery.headers.items()
+                    if k not in LETTER_KEYS and k != topology.DELAY_HEADER
+                    and isinstance(v, str | int | float | bool)},
+        "event_id": body.get("event_id") if isinstance(body, dict) else None,
+    }
+    if raw is not None:
+        try:
+            letter["raw_body"], letter["raw_encoding"] = raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            letter["raw_body"] = base64.b64encode(raw).decode()
+            letter["raw_encoding"] = "base64"
+        letter["content_type"] = content_type
+    else:
+        letter["body"] = body
+    return letter
+
+
+# -- the entrypoint -------------------------------------------------------------------------------
+
+class EventWorkers(SharedExtension):
+    """One per service: bounds the workers its event handlers take at once, so API calls find a
+    free worker while consumers wait on another service."""
+
+    def setup(self):
+        self.semaphore = Semaphore(config.event_workers())
+
+
+class _Consumer(NamekoConsumer):
+    """nameko's consumer, except that a message kombu cannot decode is dead-lettered with its raw
+    body instead of being logged and acknowledged (and lost)."""
+
+    def __init__(self, *args, on_undecodable=None, **kwargs):
+        self.on_undecodable = on_undecodable
+        super().__init__(*args, **kwargs)
+
+    def on_decode_error(self, message, exc):
+        try:
+            self.on_undecodable(message, exc)
+        except Exception:  # the letter could not be sent: leave the message to the broker
+            log.exception("could not dead-letter an undecodable message; requeueing it")
+            self.requeue_message(message)
+            return
+        self.ack_message(message)
+
+
+class TrustedEventHandler(EventHandler):
+    """nameko's service-pool event handler, with the queue bound to its service's retry exchange,
+    the delivery's broker facts handed to the worker, undecodable messages dead-lettered, and at
+    most `config.event_workers()` workers per service."""
+
+    consumer_cls = _Consumer
+    workers = EventWorkers()
+
+    def __init__(self, source_service, event_type, **kwargs):
+        # The wrapper handles every failure; an exception escaping it means a retry or a letter
+        # could not be published, and then the broker must keep the message.
+        super().__init__(source_service, event_type, requeue_on_error=True, **kwargs)
+
+    def setup(self):
+        service = self.container.service_name
+        self.queue = topology.event_queue(self.source_service, self.event_type, service,
+                                          self.method_name)
+        self.consumer_options["on_undecodable"] = self._dead_letter_undecodable
+        ConsumerEntrypoint.setup(self)
+
+    def _dead_letters(self) -> DeadLetters:
+        for provider in self.container.dependencies:
+            if isinstance(provider, DeadLetters):
+                return provider
+        raise RuntimeError(f"{self.container.service_name} needs `dead_letters = DeadLetters()`")
+
+    def _dead_letter_undecodable(self, message, exc):
+        service = self.container.service_name
+        consumer = f"{service}.{self.method_name}"
+        delivery = Delivery.of(message)
+        letter = letter_for(consumer, self.queue.name, self.source_service, self.event_type,
+                            f"undecodable: {exc}", delivery, raw=message.body,
+                            content_type=message.content_type)
+        self._dead_letters().send(letter, parked=delivery.replays > 0)
+        metrics.EVENTS_CONSUMED.labels(service, consumer, self.event_type, "undecodable").inc()
+        log.error("%s: dead-lettered an undecodable message: %s", consumer, exc)
+
+    def handle_message(self, body, message):
+        context_data = decode_from_headers(message.headers)
+        args = (body, Delivery.of(message))
+
+        def handle_result(msg, worker_ctx, result=None, exc_info=None):
+            self.workers.semaphore.release()
+            return self.handle_result(msg, worker_ctx, result, exc_info)
+
+        def spawn_worker():
+            self.workers.semaphore.acquire()
             try:
-                event = events.parse(body)
-            except (ValidationError, events.UnknownEventType, TypeError) as exc:
-                metrics.EVENTS_CONSUMED.labels(service, consumer, event_type, "invalid").inc()
-                self.dead_letters.send(consumer, source, event_type, body, f"invalid: {exc}")
-                return
-            for attempt in range(1, RETRIES + 1):
-                try:
-                    with self.db.unit_of_work() as uow:
-                        if not uow.claim(consumer, event.event_id):
-                            metrics.EVENTS_CONSUMED.labels(
-                                service, consumer, event_type, "duplicate").inc()
-                            return
-                        fn(self, uow, event)
-                        uow.commit()
-                    metrics.EVENTS_CONSUMED.labels(service, consumer, event_type, "processed").inc()
-                    return
-                except TRANSIENT_ERRORS as exc:  # lock, restart, a service away: retry
-                    if attempt < RETRIES:
-                        log.warning("%s: retry %d after %s", consumer, attempt, exc)
-                        time.sleep(RETRY_DELAY_SECONDS * attempt)
-                        continue
-                    error = traceback.format_exc()
-                except Exception:
-                    error = traceback.format_exc()
-                log.error("%s: dead-lettering event %s:\n%s", consumer, event.event_id, error)
-                metrics.EVENTS_CONSUMED.labels(service, consumer, event_type, "dead_lettered").inc()
-                self.dead_letters.send(consumer, source, event_type, body, error)
-                return
+                self.container.spawn_worker(
+                    self, args, {}, context_data=context_data,
+                    handle_result=functools.partial(handle_result, message))
+            except ContainerBeingKilled:
+                self.workers.semaphore.release()
+                self.consumer.requeue_message(message)
+
+        self.container.spawn_managed_thread(
+            spawn_worker, identifier=f"wait_for_event_worker[{self.method_name}]")
+
+
+def check_delivery(service: str, source: str, event_type: str, event: events.Event,
+                   delivery: Delivery) -> None:
+    """Raise Rejected unless the event is what its queue is for, from where and whom it must
+    come, about an antenna this deployment serves."""
+    if (event.source, event.event_type) != (source, event_type):
+        raise Rejected(f"the envelope says {event.source}.{event.event_type}, "
+                       f"this queue is for {source}.{event_type}")
+    own_retry = topology.retry_exchange(service).name
+    if delivery.exchange not in (events.exchange_name(source), own_retry):
+        raise Rejected(f"it came from exchange {delivery.exchange!r}, "
+                       f"not {events.exchange_name(source)!r}")
+    if config.broker_users_enforced(service):
+        if delivery.exchange == own_retry and delivery.user_id != config.broker_user(service):
+            raise Rejected(f"a retry published by {delivery.user_id!r}, not by {service}")
+        if delivery.publisher != config.broker_user(source):
+            raise Rejected(f"published by broker user {delivery.publisher!r}, "
+                           f"not by {config.broker_user(source)!r}")
+    if event.antenna_id not in config.served_antennas():
+        raise Rejected(f"antenna {event.antenna_id!r} is not served here")
+
+
+def idempotent_handler(source: str, event_type: str):
+    """`fn(self, event)` does its reads and RPC calls, raises Rejected if the event's facts do
+    not hold, and returns the effect to apply in a unit of work (`effect(uow)`), or None."""
+
+    def decorator(fn: Callable):
+        @TrustedEventHandler.decorator(source, event_type)
+        @functools.wraps(fn)
+        def entrypoint(self, body, delivery: Delivery):
+            _handle(self, fn, source, event_type, body, delivery)
 
         return entrypoint
 
     return decorator
 
 
-def replay_dead_letters(amqp_uri: str, limit: int | None = None) -> int:
-    """Republish dead letters to their original exchange; returns how many. Consumers that
-    already processed an event skip it, so replaying to every consumer is safe."""
-    replayed = 0
-    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        queue = DEAD_LETTER_QUEUE(conn.default_channel)
-        queue.declare()
-        producer = conn.Producer()
-        while limit is None or replayed < limit:
-            message = queue.get(no_ack=False)
+def _handle(service, fn, source, event_type, body, delivery: Delivery) -> None:
+    name = service.name
+    consumer = f"{name}.{fn.__name__}"
+    queue = topology.event_queue_name(source, event_type, name, fn.__name__)
+
+    def outcome(label):
+        metrics.EVENTS_CONSUMED.labels(name, consumer, event_type, label).inc()
+
+    def dead_letter(reason, label):
+        parked = delivery.replays > 0
+        log.error("%s: %s event %s: %s", consumer, "parking" if parked else "dead-lettering",
+                  body.get("event_id") if isinstance(body, dict) else "?", reason)
+        service.dead_letters.send(letter_for(consumer, queue, source, event_type, reason,
+                                             delivery, body=body), parked=parked)
+        outcome("parked" if parked else label)
+
+    try:
+        event = events.parse(body)
+    except (ValidationError, events.UnknownEventType, TypeError) as exc:
+        dead_letter(f"invalid: {exc}", "invalid")
+        return
+    try:
+        check_delivery(name, source, event_type, event, delivery)
+        if service.db.is_processed(consumer, event.event_id):
+            outcome("duplicate")
+            return
+        effect = fn(service, event)
+        with service.db.unit_of_work(event.correlation_id) as uow:
+            if not uow.claim(consumer, event.event_id):
+                outcome("duplicate")
+                return
+            if effect is not None:
+                effect(uow)
+            uow.commit()
+        outcome("processed")
+    except Rejected as exc:
+        dead_letter(f"rejected: {exc}", "rejected")
+    except TRANSIENT_ERRORS as exc:
+        delays = config.event_retry_delays()
+        if delivery.attempt < len(delays):
+            delay = delays[delivery.attempt]
+            log.warning("%s: retry %d in %gs after %s", consumer, delivery.attempt + 1, delay,
+                        exc)
+            service.dead_letters.retry_later(queue, body, delivery, delay)
+            outcome("retried")
+        else:
+            dead_letter(f"gave up after {delivery.attempt} retries: {traceback.format_exc()}",
+                        "dead_lettered")
+    except Exception:
+        dead_letter(traceback.format_exc(), "dead_lettered")
+
+
+# -- operating the dead letters -------------------------------------------------------------------
+
+def _browse(amqp_uri: str, queue, visit) -> None:
+    """Show `visit` each message the queue held when this started (not what arrives meanwhile,
+    such as a replay's own re-failure). `visit(letter, message)` acks what it consumed; the
+    rest goes back to the queue."""
+    with Connection(amqp_uri) as connection:
+        bound = queue(connection.default_channel)
+        bound.declare()
+        _, count, _ = bound.queue_declare(passive=True)
+        kept = []
+        for _ in range(count):
+            message = bound.get(no_ack=False)
             if message is None:
                 break
-            letter = message.payload
-            source = message.headers.get("x-source")
-            event_type = message.headers.get("x-event-type")
-            exchange = Exchange(events.exchange_name(source), type="topic", durable=True)
-            producer.publish(letter["body"], exchange=exchange, routing_key=event_type,
-                             declare=[exchange], serializer="json", delivery_mode=2)
-            message.ack()
-            replayed += 1
-    return replayed
+            if not visit(message.payload, message):
+                kept.append(message)
+        for message in kept:
+            message.requeue()
+
+
+def list_dead_letters(amqp_uri: str, parked: bool = False) -> list[dict]:
+    letters = []
+
+    def visit(letter, message):
+        letters.append({**letter, "written_by": message.properties.get("user_id")})
+        return False
+
+    _browse(amqp_uri, PARKED_QUEUE if parked else DEAD_LETTER_QUEUE, visit)
+    return letters
+
+
+def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
+                        event_id: str | None = None, limit: int | None = None) -> dict:
+    """Send the dead letters held now (optionally one consumer's, one event's) back to their
+    consumer's queue only, as that consumer's service. A letter that cannot be replayed (no
+    decodable body, or not written by its consumer's service) is parked at once; a replayed
+    event that fails again is parked by its consumer. Returns counts by outcome."""
+    counts = {"replayed": 0, "parked": 0, "kept": 0}
+
+    def park(letter, message, why):
+        with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+            connection.Producer().publish(
+                {**letter, "reason": f"{why}; first: {letter.get('reason')}"},
+                exchange=PARKED_EXCHANGE, routing_key=letter.get("consumer") or "unknown",
+                declare=[PARKED_EXCHANGE, PARKED_QUEUE], serializer="json", delivery_mode=2)
+        message.ack()
+        counts["parked"] += 1
+
+    def visit(letter, message):
+        wanted = (consumer is None or letter.get("consumer") == consumer) and \
+            (event_id is None or letter.get("event_id") == event_id) and \
+            (limit is None or counts["replayed"] + counts["parked"] < limit)
+        if not wanted:
+            counts["kept"] += 1
+            return False
+        service = (letter.get("consumer") or "").split(".")[0]
+        if "body" not in letter or not letter.get("queue") or not service:
+            park(letter, message, "cannot be replayed: not a decodable event")
+            return True
+        if config.broker_users_enforced(service) and \
+                message.properties.get("user_id") != config.broker_user(service):
+            park(letter, message, "not written by its consumer's service")
+            return True
+        uri = config.amqp_uri(service)
+        user = config.amqp_user(uri)
+        headers = {**(letter.get("headers") or {}), ATTEMPT_HEADER: 0,
+                   REPLAYS_HEADER: int(letter.get("replays") or 0) + 1}
+        if letter.get("publisher"):
+            headers[PUBLISHER_HEADER] = letter["publisher"]
+        with Connection(uri, transport_options={"confirm_publish": True}) as connection:
+            connection.Producer().publish(
+                letter["body"], exchange=topology.retry_exchange(service),
+                routing_key=letter["queue"], headers=headers, serializer="json",
+                delivery_mode=2, **({"user_id": user} if user else {}))
+        message.ack()
+        counts["replayed"] += 1
+        return True
+
+    _browse(amqp_uri, DEAD_LETTER_QUEUE, visit)
+    return counts

@@ -6,6 +6,7 @@ merged page of every service in the process.
 """
 import json
 
+import nameko
 from kombu import Connection
 from nameko.web.handlers import http
 from werkzeug.wrappers import Response
@@ -15,7 +16,9 @@ from shared.db import Database
 
 
 def broker_reachable(timeout: float = 2.0) -> None:
-    with Connection(config.amqp_uri(), connect_timeout=timeout) as connection:
+    """As this process connects: its nameko config holds its service's own broker URI."""
+    uri = nameko.config.get("AMQP_URI") or config.amqp_uri()
+    with Connection(uri, connect_timeout=timeout) as connection:
         connection.ensure_connection(max_retries=1)
 
 

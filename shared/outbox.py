@@ -5,7 +5,14 @@ A service's state change and the events it raises are written in one database tr
 and marks them sent. A crash between publish and mark republishes the row: consumers are
 idempotent, so the effect is still exactly once. A rolled-back transaction leaves no row, so
 nothing is published for it.
+
+One relay at a time publishes a service's outbox, in id order: on PostgreSQL each batch runs under
+a transaction-level advisory lock of the service, so replicas stand by (two relays sharing rows
+with SKIP LOCKED published them out of order); on SQLite the database's one-writer lock does the
+same. A row whose publication fails records its `attempts` and `last_error`, and stops the batch,
+so no later event overtakes it.
 """
+import hashlib
 import json
 import logging
 from datetime import UTC, datetime
@@ -22,10 +29,11 @@ from sqlalchemy import (
     Text,
     func,
     select,
+    text,
     update,
 )
 
-from shared import events, metrics
+from shared import config, events, metrics
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +77,15 @@ def outbox_row(envelope: dict) -> dict:
     }
 
 
+def relay_lock_key(service: str) -> int:
+    """The service's advisory-lock key: a stable signed 64-bit number from its name."""
+    digest = hashlib.sha256(f"lisa-outbox-relay:{service}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 class OutboxRelay:
     """Publishes pending outbox rows in id order, each confirmed by the broker before it is marked
-    sent. Rows are locked with SKIP LOCKED on PostgreSQL so replicas share the work."""
+    sent; one relay per service at a time (see the module docstring)."""
 
     def __init__(self, database, amqp_uri: str, batch_size: int = 200):
         self.database = database
@@ -112,18 +126,24 @@ class OutboxRelay:
         outbox = self.database.outbox
         published = 0
         with self.database.session() as session:
-            query = (
+            if self.database.engine.dialect.name == "postgresql" and not session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"),
+                    {"key": relay_lock_key(self.database.service)}).scalar_one():
+                session.rollback()  # another relay of this service is publishing: stand by
+                return 0
+            rows = session.execute(
                 select(outbox.c.id, outbox.c.source, outbox.c.event_type, outbox.c.body)
                 .where(outbox.c.published_at.is_(None))
                 .order_by(outbox.c.id)
                 .limit(self.batch_size)
-            )
-            if self.database.supports_skip_locked:
-                query = query.with_for_update(skip_locked=True)
-            rows = session.execute(query).all()
+            ).all()
             if not rows:
                 session.rollback()
                 return 0
+            # The broker's user_id property, which it validates: consumers know who published.
+            user = config.amqp_user(self.amqp_uri)
+            properties = {"user_id": user} if user else {}
+            row = rows[0]  # the row a failure is recorded on, if the connection itself fails
             try:
                 connection = self._producer_connection()
                 producer = connection.Producer()
@@ -135,10 +155,12 @@ class OutboxRelay:
                         declare=[exchange], serializer="json", delivery_mode=2,
                         retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2},
                         timeout=CONFIRM_TIMEOUT_SECONDS, confirm_timeout=CONFIRM_TIMEOUT_SECONDS,
+                        **properties,
                     )
                     session.execute(
                         update(outbox).where(outbox.c.id == row.id)
-                        .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1)
+                        .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1,
+                                last_error=None)
                     )
                     published += 1
                     metrics.EVENTS_PUBLISHED.labels(row.source, row.event_type).inc()
@@ -146,5 +168,10 @@ class OutboxRelay:
                 log.warning("outbox relay of %s: publish failed: %s", self.database.service, exc)
                 metrics.OUTBOX_PUBLISH_ERRORS.labels(self.database.service).inc()
                 self._forget_connection()
+                session.execute(
+                    update(outbox).where(outbox.c.id == row.id)
+                    .values(attempts=outbox.c.attempts + 1,
+                            last_error=f"{type(exc).__name__}: {exc}"[:2000])
+                )
             session.commit()
         return published

@@ -1,35 +1,123 @@
-"""Declare every service's event queues before any service starts.
+"""The broker's topology: event queues, each service's retry path, dead letters and parking.
 
 nameko declares an event handler's queue when that handler starts, so an event published
 earlier is routed nowhere and lost for it. Declaring the queues (with nameko's own names and
 arguments) at deploy time, like a migration of the broker, closes that gap: `lisa.cli migrate`
-and the embedded start both call `declare_event_queues`."""
-from kombu import Connection, Exchange, Queue
+and the embedded start both call `declare_event_queues`.
+
+Retries (docs/adr/0011-events-retries-dead-letters.md): a consumer that meets a transient
+failure republishes the event to its service's delay exchange `<service>.delay` (headers
+exchange; header `x-delay-ms` picks the delay queue `<service>.delay.<ms>ms`, whose messages all
+share one TTL, so none waits behind a longer one). When the TTL expires the broker dead-letters
+the message to `<service>.retry`, a direct exchange to which only that service's own event
+queues are bound, each by its own name: a retry reaches the one consumer that failed, and no
+service can route anything into another's queues through it.
+"""
+from kombu import Connection, Exchange, Queue, binding
 from nameko.events import SERVICE_POOL, EventHandler
 
+from shared import events
 
-def event_queues(service_classes) -> list[Queue]:
-    queues = []
+DEAD_LETTER_EXCHANGE = Exchange("lisa.dead-letter", type="topic", durable=True)
+DEAD_LETTER_QUEUE = Queue("lisa.dead-letter", exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
+                          durable=True)
+PARKED_EXCHANGE = Exchange("lisa.parked", type="topic", durable=True)
+PARKED_QUEUE = Queue("lisa.parked", exchange=PARKED_EXCHANGE, routing_key="#", durable=True)
+DELAY_HEADER = "x-delay-ms"
+
+
+def is_in_memory(amqp_uri: str) -> bool:
+    """The embedded broker has no TTL nor dead-lettering: retries wait in the process."""
+    return amqp_uri.startswith("lisa-memory")
+
+
+def event_queue_name(source: str, event_type: str, service: str, method: str) -> str:
+    """nameko's name for a service-pool event handler's queue."""
+    return f"evt-{source}-{event_type}--{service}.{method}"
+
+
+def retry_exchange(service: str) -> Exchange:
+    return Exchange(f"{service}.retry", type="direct", durable=True)
+
+
+def delay_exchange(service: str) -> Exchange:
+    return Exchange(f"{service}.delay", type="headers", durable=True)
+
+
+def delay_queue(service: str, seconds: float) -> Queue:
+    ms = max(1, int(round(seconds * 1000)))
+    return Queue(
+        f"{service}.delay.{ms}ms", exchange=delay_exchange(service),
+        binding_arguments={"x-match": "all", DELAY_HEADER: ms}, durable=True,
+        queue_arguments={"x-message-ttl": ms, "x-dead-letter-exchange": f"{service}.retry"},
+    )
+
+
+def event_queue(source: str, event_type: str, service: str, method: str) -> Queue:
+    """An event handler's queue: bound to its source's exchange by event type, and to its own
+    service's retry exchange by its own name."""
+    name = event_queue_name(source, event_type, service, method)
+    return Queue(name, durable=True, auto_delete=False, exclusive=False, bindings=[
+        binding(Exchange(events.exchange_name(source), type="topic", durable=True),
+                routing_key=event_type),
+        binding(retry_exchange(service), routing_key=name),
+    ])
+
+
+def handlers_of(service_classes):
+    """(service name, method name, EventHandler) of every service-pool event handler."""
     for cls in service_classes:
         for attribute in dir(cls):
             for entrypoint in getattr(getattr(cls, attribute), "nameko_entrypoints", ()):
-                if not isinstance(entrypoint, EventHandler):
-                    continue
-                if entrypoint.handler_type is not SERVICE_POOL:
-                    continue
-                exchange = Exchange(f"{entrypoint.source_service}.events", type="topic",
-                                    durable=True)
-                name = (f"evt-{entrypoint.source_service}-{entrypoint.event_type}--"
-                        f"{cls.name}.{attribute}")
-                queues.append(Queue(name, exchange=exchange, routing_key=entrypoint.event_type,
-                                    durable=True, auto_delete=False, exclusive=False))
-    return queues
+                if isinstance(entrypoint, EventHandler) and \
+                        entrypoint.handler_type is SERVICE_POOL:
+                    yield cls.name, attribute, entrypoint
 
 
-def declare_event_queues(amqp_uri: str, service_classes) -> int:
-    queues = event_queues(service_classes)
+def event_queues(service_classes) -> list[Queue]:
+    return [event_queue(handler.source_service, handler.event_type, service, method)
+            for service, method, handler in handlers_of(service_classes)]
+
+
+def declare_event_queues(amqp_uri: str, service_classes, retry_delays=()) -> int:
+    """Declare every event queue, the dead-letter and parking queues, and (on RabbitMQ) each
+    consuming service's delay queues."""
+    queues = event_queues(service_classes) + [DEAD_LETTER_QUEUE, PARKED_QUEUE]
+    if not is_in_memory(amqp_uri):
+        consumers = {service for service, _, _ in handlers_of(service_classes)}
+        queues += [delay_queue(service, seconds) for service in sorted(consumers)
+                   for seconds in sorted(set(retry_delays))]
     with Connection(amqp_uri) as connection:
         channel = connection.default_channel
         for queue in queues:
             queue(channel).declare()
     return len(queues)
+
+
+def _any_of(names) -> str:
+    return "^(" + "|".join(sorted(set(names))) + ")$"
+
+
+def broker_permissions(service: str, service_classes) -> tuple[str, str, str]:
+    """RabbitMQ (configure, write, read) regexes for `service`'s own user: it may write to its
+    own exchanges only (events, delay, retry), to nameko's RPC exchange and to the dead-letter
+    and parking exchanges; read the exchanges it consumes from; and use its own queues. The
+    dead-letter queues themselves are declared by `migrate`, not by services."""
+    import re
+
+    own_queues = [re.escape(event_queue_name(handler.source_service, handler.event_type, name,
+                                             method))
+                  for name, method, handler in handlers_of(service_classes) if name == service]
+    own_queues += [re.escape(f"rpc-{service}"), re.escape(f"rpc.reply-{service}-") + ".+",
+                   re.escape(f"{service}.delay.") + r"\d+ms"]
+    sources = {handler.source_service for name, _, handler in handlers_of(service_classes)
+               if name == service}
+    source_exchanges = [re.escape(events.exchange_name(source)) for source in sources]
+    own_exchanges = [re.escape(name) for name in (events.exchange_name(service),
+                                                  f"{service}.delay", f"{service}.retry")]
+    rpc = [re.escape("nameko-rpc")]
+    letters = [re.escape(DEAD_LETTER_EXCHANGE.name), re.escape(PARKED_EXCHANGE.name)]
+    configure = own_queues + own_exchanges + rpc + source_exchanges
+    write = own_queues + own_exchanges + rpc + letters
+    read = own_queues + own_exchanges[1:] + rpc + source_exchanges
+    return _any_of(configure), _any_of(write), _any_of(read)

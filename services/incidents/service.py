@@ -9,11 +9,12 @@ from services.incidents.models import metadata
 from shared import config
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import rpc, validated
-from shared.handlers import DeadLetters, idempotent_handler
-from shared.identity import CallerIdentity
+from shared.errors import NotFound, rpc, validated
+from shared.handlers import DeadLetters, Rejected, idempotent_handler
+from shared.identity import CallerIdentity, Identity
 from shared.metrics import EntrypointMetrics
 from shared.ops import ops_service
+from shared.rpc import ServiceClient, deadline
 
 log = logging.getLogger(__name__)
 OVERDUE = Gauge("lisa_incidents_overdue", "Open incidents past their SLA deadline.")
@@ -30,6 +31,12 @@ STATUS_CHANGE = schemas.StatusChangeSchema()
 HINTS_QUERY = schemas.DuplicateHintsQuerySchema()
 HINTS = schemas.DuplicateHintSchema(many=True)
 ACCESS_LOG = schemas.ContactAccessSchema(many=True)
+JOB_SCHEDULED, JOB_DONE = "scheduled", "done"  # the tags service's job statuses
+
+
+def acting_for_antenna(antenna_id: str) -> Identity:
+    """The identity this service uses when it asks another service something."""
+    return Identity("incidents", "service", "incidents", (antenna_id,))
 
 
 class IncidentsService:
@@ -40,21 +47,54 @@ class IncidentsService:
     clock = Clock()
     metrics = EntrypointMetrics()
     dead_letters = DeadLetters()
+    tags = ServiceClient("tags")
 
     # -- the tags service's removal jobs move graffiti incidents ----------------------------------
+    # An event of a job is believed only as far as the tags service, asked with this service's
+    # own identity, confirms it: the job exists, belongs to this incident and antenna, and is in
+    # the state the event claims. A job that has moved on since makes its event stale: the newer
+    # event decides (events of one job may come in any order).
+    def _job_now(self, event) -> dict | None:
+        if event.payload["incident_id"] is None:
+            return None  # a job the crew made directly: no incident to move
+        self.caller.assume(acting_for_antenna(event.antenna_id))
+        try:
+            with deadline():
+                job = self.tags.job_facts(event.payload["job_id"])
+        except NotFound:
+            raise Rejected(f"removal job {event.payload['job_id']} does not exist in antenna "
+                           f"{event.antenna_id!r}") from None
+        if (job["incident_id"], job["antenna_id"]) != (event.payload["incident_id"],
+                                                       event.antenna_id):
+            raise Rejected(f"removal job {job['id']} is of incident {job['incident_id']} in "
+                           f"{job['antenna_id']!r}, not of incident "
+                           f"{event.payload['incident_id']} in {event.antenna_id!r}")
+        return job
+
     @idempotent_handler("tags", "job_scheduled")
-    def on_job_scheduled(self, uow, event):
-        use_cases.follow_removal_job(
-            uow, event.payload, domain.IN_PROGRESS,
-            f"removal job {event.payload['job_id']} scheduled for "
-            f"{event.payload['scheduled_for'].isoformat()}", self.clock())
+    def on_job_scheduled(self, event):
+        job = self._job_now(event)
+        if job is None:
+            return None
+        if JOB_SCHEDULED not in job["reached"]:
+            raise Rejected(f"removal job {job['id']} was never scheduled")
+        if job["status"] != JOB_SCHEDULED:
+            return None  # done, cancelled or unplanned since: that later event decides
+        note = (f"removal job {job['id']} scheduled for "
+                f"{event.payload['scheduled_for'].isoformat()}")
+        return lambda uow: use_cases.follow_removal_job(uow, job, domain.IN_PROGRESS, note,
+                                                        self.clock())
 
     @idempotent_handler("tags", "job_completed")
-    def on_job_completed(self, uow, event):
-        use_cases.follow_removal_job(
-            uow, event.payload, domain.RESOLVED,
-            f"removal job {event.payload['job_id']} done: {event.payload['removed_m2']:g} m2",
-            self.clock())
+    def on_job_completed(self, event):
+        job = self._job_now(event)
+        if job is None:
+            return None
+        if job["status"] != JOB_DONE:
+            raise Rejected(f"removal job {job['id']} is {job['status']}, not done")
+        note = f"removal job {job['id']} done: {event.payload['removed_m2']:g} m2"
+        return lambda uow: use_cases.follow_removal_job(uow, job, domain.RESOLVED, note,
+                                                        self.clock())
 
     @rpc
     def list_categories(self):

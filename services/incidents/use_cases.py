@@ -18,6 +18,7 @@ from services.incidents.models import (
 from services.incidents.reference import categories_reference, phenomena_reference
 from shared.clock import as_utc
 from shared.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from shared.events import Rejected
 from shared.identity import Identity
 
 EVENT_FACTS = ("incident_id", "ticket", "category", "parent_category", "phenomenon", "zone",
@@ -391,17 +392,22 @@ def contact_access_log(session, identity: Identity, incident_id: int) -> list[di
                 ContactAccessLog.incident_id == incident_id).order_by(ContactAccessLog.id))]
 
 
-def follow_removal_job(uow, facts: dict, target: str, note: str, now: datetime) -> None:
-    """A removal job of the tags service was scheduled (-> in_progress) or done (-> resolved).
-    The tags service acts here as a system actor; no commit (an event handler's unit of work)."""
-    if facts.get("incident_id") is None:
-        return
+def follow_removal_job(uow, job: dict, target: str, note: str, now: datetime) -> None:
+    """A removal job of the tags service was scheduled (-> in_progress) or done (-> resolved);
+    `job` is what the tags service itself says of it (its incident, antenna, status). The tags
+    service acts here as a system actor; no commit (an event handler's unit of work). Raises
+    Rejected when the job cannot be one of this incident: no such incident in the job's
+    antenna, or not a graffiti incident."""
     session = uow.session
-    incident = session.scalars(select(Incident).where(Incident.id == facts["incident_id"])
+    incident = session.scalars(select(Incident).where(Incident.id == job["incident_id"])
                                .with_for_update()).first()
-    if incident is None:
-        return
+    if incident is None or incident.antenna_id != job["antenna_id"]:
+        raise Rejected(f"incident {job['incident_id']} does not exist in antenna "
+                       f"{job['antenna_id']!r}")
     category = session.get(Category, incident.category_code)
+    if category.parent_code != domain.GRAFFITI_PARENT:
+        raise Rejected(f"incident {incident.id} is {category.code}, not graffiti: removal job "
+                       f"{job['id']} is not one of its")
     system = Identity("tags", "service", "cellule_tags", (incident.antenna_id,))
     for step in domain.path_to(incident.status, target):
         previous = incident.status

@@ -40,6 +40,28 @@ class RuleViolation(ValueError):
     pass
 
 
+# -- what an incident's state means for its removal job -------------------------------------------
+
+GRAFFITI = "graffiti"
+INCIDENT_OPEN = frozenset({"new", "triaged", "in_progress", "reopened"})
+INCIDENT_WITHDRAWN = frozenset({"cancelled", "duplicate"})
+CREATE_JOB, CANCEL_JOB = "create", "cancel"
+
+
+def job_action(parent_category: str, incident_status: str, job_status: str | None) -> str | None:
+    """What the removal job of an incident should become, from the incident as it is now (not
+    from the event that brought the news, which may be older than another already seen): a
+    graffiti incident still open gets its one job; a job whose incident was cancelled, marked a
+    duplicate or reclassified as something else is cancelled. A job already past its open states
+    stays as it is."""
+    graffiti = parent_category == GRAFFITI
+    if job_status is None:
+        return CREATE_JOB if graffiti and incident_status in INCIDENT_OPEN else None
+    if job_status in OPEN_STATUSES and (not graffiti or incident_status in INCIDENT_WITHDRAWN):
+        return CANCEL_JOB
+    return None
+
+
 def check_transition(current: str, target: str) -> None:
     state_machine.check(TRANSITIONS, current, target, RuleViolation)
 

@@ -84,6 +84,21 @@ class Job(Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 
+class KnownIncident(Base):
+    """What the tags service last learned of an incident from the incidents service itself
+    (`version`: the length of the incident's history then). Events of one incident arrive in any
+    order; the job follows the newest knowledge, and a handler holds this row's lock while it
+    decides, so two handlers of one incident cannot both act on an older reading."""
+
+    __tablename__ = "known_incidents"
+    incident_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    antenna_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    parent_category: Mapped[str] = mapped_column(String(50))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class JobHistory(Base):
     __tablename__ = "job_history"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

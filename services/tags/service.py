@@ -10,8 +10,8 @@ from services.tags.models import metadata
 from shared import config
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import rpc, validated
-from shared.handlers import DeadLetters, idempotent_handler
+from shared.errors import NotFound, rpc, validated
+from shared.handlers import DeadLetters, Rejected, idempotent_handler
 from shared.identity import CallerIdentity, Identity
 from shared.metrics import EntrypointMetrics
 from shared.ops import ops_service
@@ -54,33 +54,54 @@ class TagsService:
     dead_letters = DeadLetters()
     incidents = ServiceClient("incidents")
 
-    # -- incidents' events --------------------------------------------------------------------
-    def _job_for_incident(self, uow, event):
+    # -- incidents' events ---------------------------------------------------------------------
+    # Each event only says that something changed: the job follows the incident as the incidents
+    # service has it now, read over RPC before any transaction opens, so events of one incident
+    # may come in any order (each type has its own queue).
+    def _follow_incident(self, event):
+        incident_id = event.payload["incident_id"]
+        if event.payload["parent_category"] != GRAFFITI:
+            with self.db.session() as session:
+                if not use_cases.follows_incident(session, incident_id):
+                    return None  # neither graffiti nor ever followed: nothing to ask
+        incident = self._incident_now(event)
+        return lambda uow: use_cases.follow_incident(uow, incident, self.clock())
+
+    def _incident_now(self, event) -> dict:
+        """The incident from its owner, with this service's own identity; Rejected if the event
+        names one that does not exist as it says."""
         self.caller.assume(acting_for_antenna(event.antenna_id))
-        with deadline():
-            incident = self.incidents.get(event.payload["incident_id"])
-        use_cases.create_from_incident(uow, event.payload, incident, event.antenna_id,
-                                       self.clock())
+        try:
+            with deadline():
+                incident = self.incidents.get(event.payload["incident_id"])
+        except NotFound:
+            raise Rejected(f"incident {event.payload['incident_id']} does not exist in antenna "
+                           f"{event.antenna_id!r}") from None
+        if incident["antenna_id"] != event.antenna_id or \
+                incident["ticket"] != event.payload["ticket"]:
+            raise Rejected(f"incident {incident['id']} is {incident['ticket']} of "
+                           f"{incident['antenna_id']!r}, not {event.payload['ticket']} of "
+                           f"{event.antenna_id!r}")
+        return incident
 
     @idempotent_handler("incidents", "incident_reported")
-    def on_incident_reported(self, uow, event):
-        if event.payload["parent_category"] == GRAFFITI:
-            self._job_for_incident(uow, event)
+    def on_incident_reported(self, event):
+        return self._follow_incident(event)
 
     @idempotent_handler("incidents", "incident_triaged")
-    def on_incident_triaged(self, uow, event):
-        if event.payload["parent_category"] == GRAFFITI:
-            self._job_for_incident(uow, event)
-        else:
-            use_cases.cancel_for_incident(uow, event.payload["incident_id"],
-                                          "incident reclassified as not graffiti", self.clock())
+    def on_incident_triaged(self, event):
+        return self._follow_incident(event)
 
     @idempotent_handler("incidents", "incident_closed")
-    def on_incident_closed(self, uow, event):
-        if event.payload["final_status"] in ("cancelled", "duplicate"):
-            use_cases.cancel_for_incident(uow, event.payload["incident_id"],
-                                          f"incident {event.payload['final_status']}",
-                                          self.clock())
+    def on_incident_closed(self, event):
+        return self._follow_incident(event)
+
+    @rpc
+    def job_facts(self, job_id):
+        """For another service checking an event of a job (see use_cases.job_facts)."""
+        identity = self.caller.current
+        with self.db.session() as session:
+            return use_cases.job_facts(session, identity, job_id)
 
     # -- API ------------------------------------------------------------------------------------
     @rpc

@@ -4,9 +4,11 @@ import json
 from datetime import date, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.tags import domain, planning
-from services.tags.models import CrewMember, Job, JobHistory, LegalWall, Site
+from services.tags.models import CrewMember, Job, JobHistory, KnownIncident, LegalWall, Site
 from services.tags.reference import legal_walls_reference
 from shared.calendar import BRUSSELS
 from shared.clock import as_utc
@@ -194,12 +196,61 @@ def create_from_incident(uow, facts: dict, incident: dict, antenna_id: str, now:
                     intake_organisation=incident.get("intake_organisation"))
 
 
-def cancel_for_incident(uow, incident_id: int, why: str, now: datetime) -> None:
-    """The incident was cancelled, marked duplicate or reclassified. No commit."""
-    job = uow.session.scalars(select(Job).where(Job.incident_id == incident_id)).first()
-    if job is None or job.status not in domain.OPEN_STATUSES:
-        return
-    _cancel(uow, job, "tags", "service", why, now)
+def follows_incident(session, incident_id: int) -> bool:
+    """Whether tags has a job for, or knowledge of, this incident (then any news of it counts)."""
+    return session.scalar(select(func.count()).select_from(KnownIncident).where(
+        KnownIncident.incident_id == incident_id)) > 0 or session.scalar(
+        select(func.count()).select_from(Job).where(Job.incident_id == incident_id)) > 0
+
+
+def _newest_knowledge(session, incident: dict, now: datetime) -> KnownIncident:
+    """Lock the incident's row of knowledge and keep the newer of it and `incident` (read from
+    the incidents service before this unit of work opened)."""
+    version = len(incident.get("history") or ())
+    dialect = session.get_bind().dialect.name
+    insert_ = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    session.execute(insert_(KnownIncident).values(
+        incident_id=incident["id"], antenna_id=incident["antenna_id"], version=-1,
+        status=incident["status"], parent_category=incident["parent_category"], updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["incident_id"]))
+    known = session.scalars(select(KnownIncident).where(
+        KnownIncident.incident_id == incident["id"]).with_for_update()).one()
+    if version >= known.version:
+        known.version, known.status = version, incident["status"]
+        known.parent_category, known.updated_at = incident["parent_category"], now
+    return known
+
+
+def follow_incident(uow, incident: dict, now: datetime) -> None:
+    """Bring the incident's removal job in line with the newest state of the incident that tags
+    knows, whatever order the incident's events came in. No commit (an event handler's unit of
+    work)."""
+    session = uow.session
+    known = _newest_knowledge(session, incident, now)
+    job = session.scalars(select(Job).where(Job.incident_id == incident["id"])).first()
+    action = domain.job_action(known.parent_category, known.status,
+                               job.status if job else None)
+    if action == domain.CREATE_JOB:
+        create_from_incident(uow, {"incident_id": incident["id"],
+                                   "category": incident["category"]},
+                             incident, incident["antenna_id"], now)
+    elif action == domain.CANCEL_JOB:
+        why = (f"incident {known.status}" if known.status in domain.INCIDENT_WITHDRAWN
+               else "incident reclassified as not graffiti")
+        _cancel(uow, job, "tags", "service", why, now)
+
+
+def job_facts(session, identity: Identity, job_id) -> dict:
+    """What another service may check about a job before it believes an event of it: which
+    incident and antenna it belongs to, its status and every status it has been in."""
+    identity.require_role("service")
+    job = session.get(Job, job_id) if isinstance(job_id, int) and 0 < job_id < 2**31 else None
+    if job is None or job.antenna_id not in identity.antennas:
+        raise NotFound("No such removal job.")
+    reached = set(session.scalars(select(JobHistory.to_status).where(
+        JobHistory.job_id == job.id)))
+    return {"id": job.id, "incident_id": job.incident_id, "antenna_id": job.antenna_id,
+            "status": job.status, "reached": sorted(reached)}
 
 
 # -- changing jobs ------------------------------------------------------------------------------

@@ -152,11 +152,12 @@ class Consumer:
     failures_left = 0
 
     @idempotent_handler("incidents", "incident_reported")
-    def on_reported(self, uow, event):
+    def on_reported(self, event):
         if Consumer.failures_left:
             Consumer.failures_left -= 1
             raise RuntimeError("the handler broke")
-        uow.session.execute(insert(effects).values(ticket=event.payload["ticket"]))
+        return lambda uow: uow.session.execute(insert(effects).values(
+            ticket=event.payload["ticket"]))
 
 
 @pytest.fixture
@@ -216,17 +217,16 @@ def test_failing_handler_goes_to_dead_letter_queue_and_replays(consumer):
         publish(envelope())
     assert effect_count(db) == 0
     letters = dead_letters()
-    assert len(letters) == 1 and "the handler broke" in letters[0]["error"]
+    assert len(letters) == 1 and "the handler broke" in letters[0]["reason"]
     assert letters[0]["consumer"] == "consumer_test.on_reported"
     # put it back for the replay to find, as the broker would have it
     from shared.handlers import DEAD_LETTER_EXCHANGE
     with Connection("lisa-memory://localhost/") as connection:
         connection.Producer().publish(
             letters[0], exchange=DEAD_LETTER_EXCHANGE, routing_key="consumer_test.on_reported",
-            declare=[DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE], serializer="json",
-            headers={"x-source": "incidents", "x-event-type": "incident_reported"})
+            declare=[DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE], serializer="json")
     with entrypoint_waiter(container, "on_reported"):
-        assert replay_dead_letters("lisa-memory://localhost/") == 1
+        assert replay_dead_letters("lisa-memory://localhost/")["replayed"] == 1
     assert effect_count(db) == 1
 
 
@@ -238,5 +238,5 @@ def test_invalid_envelope_is_dead_lettered_not_lost(consumer):
         publish(body)
     assert effect_count(db) == 0
     letters = dead_letters()
-    assert len(letters) == 1 and letters[0]["error"].startswith("invalid")
+    assert len(letters) == 1 and letters[0]["reason"].startswith("invalid")
     assert letters[0]["body"]["event_id"] == body["event_id"]

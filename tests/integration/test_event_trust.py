@@ -1,0 +1,117 @@
+"""The forged-event attack on the real RabbitMQ and PostgreSQL, against `make run` with one broker
+user per service: a fabricated `job_completed` (job 999999) published by hand, by anyone who
+reaches the broker or even with the tags service's own credentials, moves no incident and lands
+in the dead-letter queue with its reason. The normal path still works across both services."""
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from kombu import Connection, Exchange
+
+from lisa.local import drop_databases, free_port, stop_group, wait_ready
+from shared import events
+from shared.calendar import BRUSSELS
+from shared.handlers import list_dead_letters
+from tests.conftest import ANTENNA, POSTGRES_ADMIN_URL, ROOT, Api, eventually
+from tests.integration.test_broker_users import broker_users, cli, user_env  # noqa: F401
+from tests.integration.test_distributed import GRAFFITI
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def platform_with_broker_users(broker_users, tmp_path):  # noqa: F811
+    prefix = f"lisa_trust_{uuid.uuid4().hex[:8]}"
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    ports = {name: free_port() for name in ("gateway", "incidents", "tags", "referrals")}
+    env = {**os.environ, **broker_users,
+           "LISA_DATABASE_URL": f"{base}/{prefix}_{{service}}",
+           "LISA_HTTP_PORT": str(ports["gateway"]),
+           "LISA_INCIDENTS_OPS_PORT": str(ports["incidents"]),
+           "LISA_TAGS_OPS_PORT": str(ports["tags"]),
+           "LISA_REFERRALS_OPS_PORT": str(ports["referrals"]),
+           "LISA_SECRET_KEY": uuid.uuid4().hex, "LISA_VAR_DIR": str(tmp_path),
+           "PYTHONPATH": str(ROOT)}
+    result = cli(env, "broker-setup")
+    assert result.returncode == 0, result.stderr
+    log = open(tmp_path / "platform.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        for port in ports.values():
+            wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+        for username, role, organisation in (("desk", "desk", "antenna_desk"),
+                                             ("coordinator", "coordinator",
+                                              "prevention_service"),
+                                             ("tags", "tags", "cellule_tags")):
+            assert cli(env, "create-user", "--username", username, "--password", "demo",
+                       "--role", role, "--organisation", organisation).returncode == 0
+        yield Api(f"http://127.0.0.1:{ports['gateway']}/"), env
+    finally:
+        stop_group(process)
+        log.close()
+        print((tmp_path / "platform.log").read_text()[-4000:])
+        drop_databases(POSTGRES_ADMIN_URL, prefix)
+
+
+def forged_job_completed(incident_id, antenna=ANTENNA, job_id=999999):
+    return events.build("tags", "job_completed", {
+        "job_id": job_id, "incident_id": incident_id, "site_id": 1, "neighbourhood": None,
+        "surface": "brick", "ownership": "public", "content": "ordinary", "area_m2": 2.0,
+        "priority": 2, "due_at": None, "recurrence": False, "removed_m2": 2.0,
+        "method": "chemical", "minutes_spent": 30, "completed_at": datetime.now(UTC),
+        "within_deadline": True}, antenna_id=antenna, correlation_id="forged")
+
+
+def publish_by_hand(uri, body, **properties):
+    exchange = Exchange("tags.events", type="topic", durable=True)
+    with Connection(uri, transport_options={"confirm_publish": True}) as connection:
+        connection.Producer().publish(body, exchange=exchange, routing_key="job_completed",
+                                      serializer="json", **properties)
+
+
+def test_a_forged_job_completed_changes_nothing_and_is_dead_lettered(platform_with_broker_users):
+    api, env = platform_with_broker_users
+    admin = env["LISA_AMQP_URI"]
+    tags_user = f"{env['LISA_BROKER_USER_PREFIX']}tags"
+    burglary = api.call("POST", "/api/v1/incidents", "desk", json={
+        **GRAFFITI, "category": "burglary", "description": "Porte fracturée"}).json()["incident"]
+
+    # 1. anyone who reaches the broker (here its administrator account), this antenna
+    publish_by_hand(admin, forged_job_completed(burglary["id"]))
+    # 2. the same with the tags service's stolen credentials: the broker says it is tags
+    publish_by_hand(env["LISA_TAGS_AMQP_URI"], forged_job_completed(burglary["id"]),
+                    user_id=tags_user)
+    # 3. as the original attack: another antenna
+    publish_by_hand(env["LISA_TAGS_AMQP_URI"],
+                    forged_job_completed(burglary["id"], antenna="saint-gilles-bosnie"),
+                    user_id=tags_user)
+
+    letters = eventually(lambda: len(list_dead_letters(admin)) >= 3 and list_dead_letters(admin))
+    reasons = sorted(letter["reason"] for letter in letters)
+    assert reasons == sorted([
+        f"rejected: published by broker user None, not by '{tags_user}'",
+        "rejected: removal job 999999 does not exist in antenna 'ixelles-tulipe'",
+        "rejected: antenna 'saint-gilles-bosnie' is not served here",
+    ])
+    assert {letter["consumer"] for letter in letters} == {"incidents.on_job_completed"}
+    after = api.call("GET", f"/api/v1/incidents/{burglary['id']}", "coordinator").json()
+    assert after["status"] == "new"
+    assert all(entry["actor"] != "tags" for entry in after["history"])
+
+
+def test_the_platform_works_with_one_broker_user_per_service(platform_with_broker_users):
+    api, env = platform_with_broker_users
+    incident = api.call("POST", "/api/v1/incidents", "desk", json=GRAFFITI).json()["incident"]
+    jobs_path = f"/api/v1/tag-jobs?incident_id={incident['id']}"
+    [job] = eventually(lambda: api.call("GET", jobs_path, "tags").json()["items"])
+    today = datetime.now(BRUSSELS).date().isoformat()
+    scheduled = api.call("POST", f"/api/v1/tag-jobs/{job['id']}/schedule", "tags",
+                         json={"date": today})
+    assert scheduled.status_code == 200, scheduled.text
+    eventually(lambda: api.call("GET", f"/api/v1/incidents/{incident['id']}",
+                                "coordinator").json()["status"] == "in_progress")
+    assert list_dead_letters(env["LISA_AMQP_URI"]) == []
