@@ -402,7 +402,7 @@ def follow_removal_job(uow, facts: dict, target: str, note: str, now: datetime) 
     if incident is None:
         return
     category = session.get(Category, incident.category_code)
-    system = Identity("tags", "service", "cellule_tags", (incident.antenna_id,))
+    system = Identity.for_service("tags", (incident.antenna_id,))
     for step in domain.path_to(incident.status, target):
         previous = incident.status
         incident.status, incident.updated_at = step, now

@@ -12,7 +12,7 @@ from shared.clock import Clock
 from shared.db import Database
 from shared.errors import rpc, validated
 from shared.handlers import DeadLetters, idempotent_handler
-from shared.identity import CallerIdentity, Identity
+from shared.identity import CallerIdentity
 from shared.metrics import EntrypointMetrics
 from shared.ops import ops_service
 from shared.rpc import ServiceClient, deadline
@@ -39,11 +39,6 @@ PLAN_QUERY = schemas.PlanQuerySchema()
 GRAFFITI = "graffiti"
 
 
-def acting_for_antenna(antenna_id: str) -> Identity:
-    """The identity this service uses when it asks another service something."""
-    return Identity("tags", "service", "cellule_tags", (antenna_id,))
-
-
 class TagsService:
     name = "tags"
 
@@ -56,7 +51,7 @@ class TagsService:
 
     # -- incidents' events --------------------------------------------------------------------
     def _job_for_incident(self, uow, event):
-        self.caller.assume(acting_for_antenna(event.antenna_id))
+        self.caller.act_as_service()   # its own identity, for the antennas it serves
         with deadline():
             incident = self.incidents.get(event.payload["incident_id"])
         use_cases.create_from_incident(uow, event.payload, incident, event.antenna_id,
