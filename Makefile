@@ -18,7 +18,7 @@ venv: $(STAMP)
 demo: $(STAMP)  ## embedded: every service in one process, in-memory broker, SQLite under var/
 	$(PY) -m lisa.cli demo
 
-run: $(STAMP)  ## distributed: one process per service on RabbitMQ and PostgreSQL
+run: $(STAMP)  ## distributed: one process per service on RabbitMQ and PostgreSQL; needs your keys (README, Keys)
 	$(PY) -m lisa.cli run
 
 migrate: $(STAMP)

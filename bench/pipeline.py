@@ -22,7 +22,7 @@ from pathlib import Path
 import requests
 from kombu import Connection, Exchange, Queue
 
-from lisa.local import drop_databases, free_port, stop_group, wait_ready
+from lisa.local import drop_databases, free_port, fresh_keys, stop_group, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 AMQP_URI = os.environ.get("LISA_BENCH_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//")
@@ -160,7 +160,8 @@ def start_distributed(tmp: Path, prefix: str):
            "LISA_DATABASE_URL": f"{PG_BASE}/{prefix}_{{service}}",
            "LISA_HTTP_PORT": str(gateway_port), "LISA_INCIDENTS_OPS_PORT": str(ops_port),
            "LISA_TAGS_OPS_PORT": str(tags_port), "LISA_REFERRALS_OPS_PORT": str(referrals_port),
-           "LISA_VAR_DIR": str(tmp), "LISA_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+           "LISA_VAR_DIR": str(tmp), "LISA_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+           **fresh_keys()}
     log = open(tmp / "run.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

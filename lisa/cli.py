@@ -1,5 +1,5 @@
 """Command line: `python -m lisa.cli demo|run|service NAME|migrate|create-user|broker-setup|
-dlq-list|dlq-replay`.
+dlq-list|dlq-replay|keys|reencrypt-referrals`.
 
 eventlet must patch the standard library before anything opens a socket, hence the first lines.
 """
@@ -23,8 +23,8 @@ import nameko  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 import shared.memory_transport  # noqa: E402,F401  (registers lisa-memory://)
-from lisa import platform  # noqa: E402
-from shared import config, migrations  # noqa: E402
+from lisa import local, platform  # noqa: E402
+from shared import config, identity, migrations, sealing  # noqa: E402
 from shared.db import Database  # noqa: E402
 from shared.topology import declare_event_queues  # noqa: E402
 
@@ -36,6 +36,23 @@ def setup_logging() -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("kombu", "amqp", "nameko", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def require_keys(names) -> None:
+    """Refuse to start a distributed process without explicit keys: none has a default outside
+    the embedded demo (ADR 12). One message naming every missing variable."""
+    missing = [v for v in platform.key_variables(names) if not config.env(v)]
+    advice = ("Generate a complete set with `python -m lisa.cli keys` (README, Keys); only "
+              "`make demo` makes its own.")
+    if missing:
+        sys.exit(f"LISA cannot start: no key given in {', '.join(missing)}. {advice}")
+    try:
+        for name in names:
+            identity.check_configuration(name)
+        if any(platform.BY_NAME[name].seals_content for name in names):
+            sealing.check_configuration()
+    except config.ConfigurationError as exc:
+        sys.exit(f"LISA cannot start: {exc} {advice}")
 
 
 def database_for(name: str) -> Database:
@@ -100,6 +117,8 @@ def cmd_demo(args) -> None:
     os.environ.setdefault("LISA_AMQP_URI", config.EMBEDDED_AMQP_URI)
     if not config.is_embedded():
         sys.exit("make demo is the embedded mode; unset LISA_AMQP_URI or use `make run`.")
+    keys_path = config.var_dir() / "keys.env"
+    os.environ.update(local.demo_keys(config.var_dir()))   # the demo's own, never a default
     migrate()
     created, jobs, antenna = seed_demo()
     classes = [platform.load(spec.service) for spec in platform.SERVICES]
@@ -109,6 +128,7 @@ LISA platform, embedded demo: antenna '{antenna}', {created} demo incidents and 
 removal jobs created now.
   Gateway      {url}/api/v1/   (OpenAPI: {url}/api/v1/openapi.json)
   Health       {url}/healthz  {url}/readyz   Metrics: {url}/metrics
+  Keys         {keys_path} (this demo's own; `make run` needs yours: python -m lisa.cli keys)
   Accounts     (password 'demo', embedded mode only)""")
     from lisa.demo import DEMO_ACCOUNTS
 
@@ -124,6 +144,7 @@ removal jobs created now.
 def cmd_service(args) -> None:
     """Distributed: one service (plus its ops endpoints) in this process."""
     spec = platform.BY_NAME[args.name]
+    require_keys([spec.name])
     classes = [platform.load(spec.service)]
     port = config.http_port()
     if spec.ops:
@@ -140,6 +161,7 @@ def cmd_run(args) -> None:
     """Distributed on this machine: migrations first, then one process per service, each
     restarted if it dies (as an orchestrator would: nameko stops a container that cannot reach
     the broker in the middle of a reply, and the outbox makes the restart lose nothing)."""
+    require_keys([spec.name for spec in platform.SERVICES])
     os.environ.setdefault("LISA_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//")
     os.environ.setdefault("LISA_DATABASE_URL", "postgresql://127.0.0.1:5432/lisa_{service}")
     migrate()
@@ -219,6 +241,28 @@ def cmd_dlq_replay(args) -> None:
           f"left {counts['kept']} dead letters")
 
 
+def cmd_keys(args) -> None:
+    """A complete env file of fresh keys for an operator (ADR 12 says how to rotate them)."""
+    print(local.env_file_text(local.fresh_keys()), end="")
+
+
+def cmd_reencrypt_referrals(args) -> None:
+    """After putting a new key first in LISA_ENCRYPTION_KEYS: encrypt all referral content with
+    it, so the old keys can be removed. Safe to run again."""
+    from services.referrals import use_cases
+
+    try:
+        sealing.check_configuration()
+    except config.ConfigurationError as exc:
+        sys.exit(f"LISA cannot re-encrypt: {exc}")
+    database = database_for("referrals")
+    with database.session() as session:
+        count = use_cases.reseal_content(session)
+    database.engine.dispose()
+    print(f"{count} referrals re-encrypted with the first key of "
+          f"{config.ENCRYPTION_KEYS_VARIABLE}")
+
+
 def main(argv=None) -> None:
     setup_logging()
     parser = argparse.ArgumentParser(prog="lisa")
@@ -250,6 +294,10 @@ def main(argv=None) -> None:
     replay.add_argument("--event-id", help="only this event's")
     replay.add_argument("--limit", type=int)
     replay.set_defaults(func=cmd_dlq_replay)
+    commands.add_parser("keys", help="print a complete env file of fresh keys").set_defaults(
+        func=cmd_keys)
+    commands.add_parser("reencrypt-referrals", help="re-encrypt referral content with the "
+                        "first encryption key").set_defaults(func=cmd_reencrypt_referrals)
     args = parser.parse_args(argv)
     args.func(args)
 

@@ -169,7 +169,7 @@ def seed_tag_jobs(incidents_db, tags_db, antenna_id: str, seed: int = 2500) -> i
     with tags_db.session() as session:
         if session.scalar(select(func.count()).select_from(Job)):
             return 0
-    service = Identity("tags", "service", "cellule_tags", (antenna_id,))
+    service = Identity.for_service("tags", (antenna_id,))
     crew = Identity("karim", "tags", "cellule_tags", (antenna_id,))
     today = datetime.now(UTC)
     with incidents_db.session() as session:

@@ -1,17 +1,22 @@
-"""Helpers to run the platform's processes on this machine: used by `make bench` and the
-integration tests, so both start, probe and clean up the same way."""
+"""Helpers to run the platform's processes on this machine: used by `make bench`, the
+integration tests and `make demo`, so all start, probe, key and clean up the same way."""
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import requests
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from lisa import platform
+from shared import config
 from shared.db import normalise_url
+from shared.identity import SigningKey
 
 
 def free_port() -> int:
@@ -64,3 +69,60 @@ def drop_databases(admin_url: str, prefix: str) -> None:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{spec.name}" '
                                     "WITH (FORCE)"))
     admin.dispose()
+
+
+# -- keys (ADR 12) --------------------------------------------------------------------------------
+
+def fresh_keys(keep: dict[str, str] | None = None) -> dict[str, str]:
+    """A complete set of keys for a deployment of every registered service: each service's
+    Ed25519 signing key, the public keys every process trusts, a Fernet key for content at rest
+    and an audience naming the deployment. What `lisa.cli keys` prints, the integration tests and
+    the benchmark pass to their processes, and the demo keeps in var/keys.env. Values in `keep`
+    stay; the public key list always follows the signing keys."""
+    keep = keep or {}
+    keys, trusted = {}, []
+    for spec in platform.SERVICES:
+        variable = config.signing_key_variable(spec.name)
+        signing = (SigningKey.from_text(spec.name, keep[variable]) if keep.get(variable)
+                   else SigningKey.generate(spec.name))
+        keys[variable] = signing.private_text()
+        trusted.append(signing.public_entry())
+    keys[config.PUBLIC_KEYS_VARIABLE] = ",".join(trusted)
+    keys[config.ENCRYPTION_KEYS_VARIABLE] = (keep.get(config.ENCRYPTION_KEYS_VARIABLE)
+                                             or Fernet.generate_key().decode())
+    keys[config.AUDIENCE_VARIABLE] = (keep.get(config.AUDIENCE_VARIABLE)
+                                      or f"lisa-{secrets.token_hex(6)}")
+    return keys
+
+
+def env_file_text(keys: dict[str, str]) -> str:
+    return ("# LISA keys (ADR 12). Private: give each process only what it needs; every process\n"
+            "# needs LISA_IDENTITY_PUBLIC_KEYS and LISA_IDENTITY_AUDIENCE, the referrals service\n"
+            "# LISA_ENCRYPTION_KEYS, each service its own LISA_<NAME>_SIGNING_KEY.\n"
+            + "".join(f"{name}={value}\n" for name, value in keys.items()))
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """`NAME=value` lines; blank lines and comments skipped."""
+    pairs = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def demo_keys(directory: Path) -> dict[str, str]:
+    """The embedded demo's own keys, made on first use and kept in `directory`/keys.env (mode
+    0600), so content it sealed stays readable after a restart."""
+    path = directory / "keys.env"
+    existing = read_env_file(path) if path.exists() else {}
+    keys = fresh_keys(keep=existing)
+    if keys != existing:
+        partial = path.with_suffix(".tmp")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(env_file_text(keys))
+        os.replace(partial, path)
+    os.chmod(path, 0o600)
+    return keys

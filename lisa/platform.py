@@ -2,6 +2,8 @@
 import importlib
 from dataclasses import dataclass
 
+from shared import config
+
 
 @dataclass(frozen=True)
 class ServiceSpec:
@@ -10,6 +12,7 @@ class ServiceSpec:
     ops: str | None       # its /healthz /readyz /metrics companion (distributed mode)
     metadata: str         # "module:attribute" of its SQLAlchemy metadata
     ops_port: int | None  # default port of the companion in `make run`
+    seals_content: bool = False  # encrypts personal content at rest: needs LISA_ENCRYPTION_KEYS
 
 
 SERVICES = (
@@ -20,7 +23,7 @@ SERVICES = (
                 "services.tags.models:metadata", 8002),
     ServiceSpec("referrals", "services.referrals.service:ReferralsService",
                 "services.referrals.service:ReferralsOps", "services.referrals.models:metadata",
-                8003),
+                8003, seals_content=True),
     ServiceSpec("gateway", "services.gateway.service:GatewayService", None,
                 "services.gateway.models:metadata", None),
 )
@@ -46,6 +49,15 @@ def seed_reference_data(name: str, session, antenna_id: str) -> None:
         from services.tags.use_cases import seed_reference_data as seed
 
         seed(session, antenna_id)
+
+
+def key_variables(names) -> list[str]:
+    """The keys a process running these services must be given: no default (ADR 12)."""
+    variables = [config.signing_key_variable(name) for name in names]
+    variables.append(config.PUBLIC_KEYS_VARIABLE)
+    if any(BY_NAME[name].seals_content for name in names):
+        variables.append(config.ENCRYPTION_KEYS_VARIABLE)
+    return variables
 
 
 def service_classes() -> list[type]:

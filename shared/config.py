@@ -8,7 +8,6 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 EMBEDDED_AMQP_URI = "lisa-memory://localhost/"
-DEFAULT_SECRET_KEY = "embedded-demo-secret-change-me"
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -115,10 +114,6 @@ def ops_port(service: str) -> int | None:
     return int(value) if value else None
 
 
-def secret_key() -> str:
-    return env("LISA_SECRET_KEY", DEFAULT_SECRET_KEY)
-
-
 def antenna_id() -> str:
     """The antenna this deployment seeds and plans for (the first of `served_antennas`)."""
     return env("LISA_ANTENNA_ID", "ixelles-tulipe")
@@ -138,6 +133,48 @@ def antenna_location() -> tuple[float, float]:
 
 def is_embedded() -> bool:
     return amqp_uri().startswith(EMBEDDED_AMQP_URI.split(":")[0])
+
+
+# -- keys: no defaults; `make demo` makes its own under var/, everything else is given them --------
+
+class ConfigurationError(ValueError):
+    """A key or setting is missing or unreadable; the message names the variable."""
+
+
+PUBLIC_KEYS_VARIABLE = "LISA_IDENTITY_PUBLIC_KEYS"
+ENCRYPTION_KEYS_VARIABLE = "LISA_ENCRYPTION_KEYS"
+AUDIENCE_VARIABLE = "LISA_IDENTITY_AUDIENCE"
+
+
+def signing_key_variable(service: str) -> str:
+    return f"LISA_{service.upper()}_SIGNING_KEY"
+
+
+def signing_key(service: str) -> str | None:
+    """This service's private Ed25519 key: it signs the identities this process mints."""
+    return env(signing_key_variable(service))
+
+
+def identity_public_keys() -> str | None:
+    """`issuer:base64key` entries, comma-separated: the keys every process trusts (ADR 12)."""
+    return env(PUBLIC_KEYS_VARIABLE)
+
+
+def identity_audience() -> str:
+    """Names this deployment in every identity, so another deployment refuses its tokens."""
+    return env(AUDIENCE_VARIABLE, f"lisa:{antenna_id()}")
+
+
+def identity_ttl_seconds() -> int:
+    """How long a minted identity is valid: one call chain, not a session."""
+    return int(env("LISA_IDENTITY_TTL_SECONDS", "300"))
+
+
+def encryption_keys() -> list[str]:
+    """Fernet keys for personal content at rest, comma-separated: the first encrypts, every one
+    decrypts (a key change-over, then `lisa.cli reencrypt-referrals`)."""
+    return [key.strip() for key in (env(ENCRYPTION_KEYS_VARIABLE) or "").split(",")
+            if key.strip()]
 
 
 def token_ttl_seconds() -> int:

@@ -112,6 +112,24 @@ class Api:
                                     **kwargs)
 
 
+@pytest.fixture(scope="session")
+def platform_keys():
+    """One complete set of keys for the test session (lisa.local.fresh_keys)."""
+    from lisa.local import fresh_keys
+
+    return fresh_keys()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def keyed_environment(platform_keys):
+    """Every test runs with explicit keys, as a real deployment must (no key has a default);
+    session-wide, so module-wide platforms have them too."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in platform_keys.items():
+            patch.setenv(name, value)
+        yield
+
+
 @pytest.fixture
 def identity_context():
     def make(role: str, organisation: str = "antenna_desk", user: str | None = None,

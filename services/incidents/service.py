@@ -11,7 +11,7 @@ from shared.clock import Clock
 from shared.db import Database
 from shared.errors import NotFound, rpc, validated
 from shared.handlers import DeadLetters, Rejected, idempotent_handler
-from shared.identity import CallerIdentity, Identity
+from shared.identity import CallerIdentity
 from shared.metrics import EntrypointMetrics
 from shared.ops import ops_service
 from shared.rpc import ServiceClient, deadline
@@ -34,11 +34,6 @@ ACCESS_LOG = schemas.ContactAccessSchema(many=True)
 JOB_SCHEDULED, JOB_DONE = "scheduled", "done"  # the tags service's job statuses
 
 
-def acting_for_antenna(antenna_id: str) -> Identity:
-    """The identity this service uses when it asks another service something."""
-    return Identity("incidents", "service", "incidents", (antenna_id,))
-
-
 class IncidentsService:
     name = "incidents"
 
@@ -57,7 +52,7 @@ class IncidentsService:
     def _job_now(self, event) -> dict | None:
         if event.payload["incident_id"] is None:
             return None  # a job the crew made directly: no incident to move
-        self.caller.assume(acting_for_antenna(event.antenna_id))
+        self.caller.act_as_service()
         try:
             with deadline():
                 job = self.tags.job_facts(event.payload["job_id"])

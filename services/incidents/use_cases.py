@@ -408,7 +408,7 @@ def follow_removal_job(uow, job: dict, target: str, note: str, now: datetime) ->
     if category.parent_code != domain.GRAFFITI_PARENT:
         raise Rejected(f"incident {incident.id} is {category.code}, not graffiti: removal job "
                        f"{job['id']} is not one of its")
-    system = Identity("tags", "service", "cellule_tags", (incident.antenna_id,))
+    system = Identity.for_service("tags", (incident.antenna_id,))
     for step in domain.path_to(incident.status, target):
         previous = incident.status
         incident.status, incident.updated_at = step, now

@@ -17,7 +17,7 @@ from shared.errors import (
 )
 from shared.identity import Identity
 from shared.reference import partners
-from shared.sealing import seal, unseal
+from shared.sealing import reseal, seal, unseal
 
 
 def seed_reference_data(session) -> None:
@@ -379,3 +379,29 @@ def purge(uow, now: datetime, days: int) -> int:
         _redact(referral, "retention", now)
     uow.commit()
     return len(rows)
+
+
+# -- operations ---------------------------------------------------------------------------------
+
+SEALED_COLUMNS = ("message_sealed", "client_key_sealed", "identity_sealed",
+                  "legal_reference_sealed", "decline_reason_sealed")
+
+
+def reseal_content(session, batch_size: int = 200) -> int:
+    """Encrypt every referral's sealed content again with the first key of
+    LISA_ENCRYPTION_KEYS, so the keys after it can be removed (ADR 12). One commit per batch,
+    rows locked while resealed: safe to interrupt and to run again. Returns the referrals with
+    content."""
+    resealed, after = 0, 0
+    while True:
+        rows = session.scalars(select(Referral).where(Referral.id > after)
+                               .order_by(Referral.id).limit(batch_size).with_for_update()).all()
+        if not rows:
+            return resealed
+        for referral in rows:
+            values = [getattr(referral, column) for column in SEALED_COLUMNS]
+            for column, value in zip(SEALED_COLUMNS, values, strict=True):
+                setattr(referral, column, reseal(value))
+            resealed += any(v is not None for v in values)
+        after = rows[-1].id
+        session.commit()

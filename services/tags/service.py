@@ -12,7 +12,7 @@ from shared.clock import Clock
 from shared.db import Database
 from shared.errors import NotFound, rpc, validated
 from shared.handlers import DeadLetters, Rejected, idempotent_handler
-from shared.identity import CallerIdentity, Identity
+from shared.identity import CallerIdentity
 from shared.metrics import EntrypointMetrics
 from shared.ops import ops_service
 from shared.rpc import ServiceClient, deadline
@@ -37,11 +37,6 @@ CANCEL = schemas.CancelSchema()
 QUERY = schemas.JobQuerySchema()
 PLAN_QUERY = schemas.PlanQuerySchema()
 GRAFFITI = "graffiti"
-
-
-def acting_for_antenna(antenna_id: str) -> Identity:
-    """The identity this service uses when it asks another service something."""
-    return Identity("tags", "service", "cellule_tags", (antenna_id,))
 
 
 class TagsService:
@@ -70,7 +65,7 @@ class TagsService:
     def _incident_now(self, event) -> dict:
         """The incident from its owner, with this service's own identity; Rejected if the event
         names one that does not exist as it says."""
-        self.caller.assume(acting_for_antenna(event.antenna_id))
+        self.caller.act_as_service()   # its own identity, for the antennas it serves
         try:
             with deadline():
                 incident = self.incidents.get(event.payload["incident_id"])

@@ -4,11 +4,12 @@ Each test gets a throwaway RabbitMQ vhost made with `rabbitmqctl` (the broker's 
 works with the management plugin off, as on a fresh machine), so runs never see each other's
 queues. nameko's `rabbit_uri` fixture would need the management HTTP API; this one replaces it.
 """
+import contextlib
 import uuid
 
 import pytest
 
-from lisa.local import rabbitmqctl
+from lisa.local import fresh_keys, rabbitmqctl
 from tests.conftest import IN_CI, require_service
 
 
@@ -21,6 +22,19 @@ def brokers_available():
 @pytest.fixture
 def rabbit_uri(brokers_available):
     """A fresh vhost, open to guest, deleted after the test."""
+    with throwaway_vhost() as uri:
+        yield uri
+
+
+@pytest.fixture
+def platform_env():
+    """What the distributed platform of a test is given beyond broker, databases and ports: its
+    own complete set of keys (a module may override this fixture to add settings)."""
+    return fresh_keys()
+
+
+@contextlib.contextmanager
+def throwaway_vhost():
     vhost = f"lisa-test-{uuid.uuid4().hex[:10]}"
     try:
         rabbitmqctl("add_vhost", vhost)

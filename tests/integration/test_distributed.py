@@ -30,7 +30,7 @@ GRAFFITI = {
 
 
 @pytest.fixture
-def distributed_platform(brokers_available, rabbit_uri, tmp_path):
+def distributed_platform(brokers_available, rabbit_uri, platform_env, tmp_path):
     prefix = f"lisa_it_{uuid.uuid4().hex[:8]}"
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     gateway_port, ops_port, tags_port, referrals_port = (free_port() for _ in range(4))
@@ -42,9 +42,9 @@ def distributed_platform(brokers_available, rabbit_uri, tmp_path):
         "LISA_INCIDENTS_OPS_PORT": str(ops_port),
         "LISA_TAGS_OPS_PORT": str(tags_port),
         "LISA_REFERRALS_OPS_PORT": str(referrals_port),
-        "LISA_SECRET_KEY": uuid.uuid4().hex,
         "LISA_VAR_DIR": str(tmp_path),
         "PYTHONPATH": str(ROOT),
+        **platform_env,
     }
     log = open(tmp_path / "platform.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=ROOT, env=env,

@@ -23,17 +23,17 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def platform_with_broker_users(broker_users, tmp_path):  # noqa: F811
+def platform_with_broker_users(broker_users, platform_env, tmp_path):  # noqa: F811
     prefix = f"lisa_trust_{uuid.uuid4().hex[:8]}"
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     ports = {name: free_port() for name in ("gateway", "incidents", "tags", "referrals")}
-    env = {**os.environ, **broker_users,
+    env = {**os.environ, **platform_env, **broker_users,
            "LISA_DATABASE_URL": f"{base}/{prefix}_{{service}}",
            "LISA_HTTP_PORT": str(ports["gateway"]),
            "LISA_INCIDENTS_OPS_PORT": str(ports["incidents"]),
            "LISA_TAGS_OPS_PORT": str(ports["tags"]),
            "LISA_REFERRALS_OPS_PORT": str(ports["referrals"]),
-           "LISA_SECRET_KEY": uuid.uuid4().hex, "LISA_VAR_DIR": str(tmp_path),
+           "LISA_VAR_DIR": str(tmp_path),
            "PYTHONPATH": str(ROOT)}
     result = cli(env, "broker-setup")
     assert result.returncode == 0, result.stderr

@@ -93,15 +93,15 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(brokers_available, rabbit_uri, tmp_path):
+def cluster(brokers_available, rabbit_uri, platform_env, tmp_path):
     prefix = f"lisa_rel_{uuid.uuid4().hex[:8]}"
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     env = {**os.environ, "LISA_AMQP_URI": rabbit_uri,
            "LISA_DATABASE_URL": f"{base}/{prefix}_{{service}}",
            "LISA_HTTP_PORT": str(free_port()), "LISA_INCIDENTS_OPS_PORT": str(free_port()),
            "LISA_TAGS_OPS_PORT": str(free_port()), "LISA_REFERRALS_OPS_PORT": str(free_port()),
-           "LISA_SECRET_KEY": uuid.uuid4().hex, "LISA_VAR_DIR": str(tmp_path),
-           "LISA_RPC_TIMEOUT_SECONDS": "15", "PYTHONPATH": str(ROOT)}
+           "LISA_VAR_DIR": str(tmp_path), "LISA_RPC_TIMEOUT_SECONDS": "15",
+           "PYTHONPATH": str(ROOT), **platform_env}
     cluster = Cluster(env, tmp_path)
     cluster.cli("migrate")
     cluster.cli("create-user", "--username", "desk", "--password", "demo", "--role", "desk",
