@@ -7,11 +7,11 @@ merged page of every service in the process.
 import json
 
 from kombu import Connection
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from shared import config, metrics
 from shared.db import Database
+from shared.web import http
 
 
 def broker_reachable(timeout: float = 2.0) -> None:

@@ -12,6 +12,7 @@ from marshmallow import (
 
 from services.incidents import domain
 from shared.events import CHANNELS, ZONES
+from shared.fields import Offset, RecordId
 from shared.reference import partner_codes
 
 # Belgium's bounding box, with a little margin: a coordinate outside is a typo or a foreign place.
@@ -72,8 +73,7 @@ class TriageSchema(Schema):
 
 class StatusChangeSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(domain.STATUSES))
-    duplicate_of = fields.Integer(load_default=None, allow_none=True,
-                                  validate=validate.Range(min=1))
+    duplicate_of = RecordId(load_default=None, allow_none=True)
     note = fields.String(load_default=None, validate=validate.Length(max=1000))
 
 
@@ -84,7 +84,7 @@ class IncidentQuerySchema(Schema):
     neighbourhood = fields.String(validate=validate.Length(max=100))
     overdue = fields.Boolean()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
     @post_load
     def no_blank_filters(self, data, **kwargs):

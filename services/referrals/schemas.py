@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from services.referrals import domain
+from shared.fields import Offset, RecordId
 
 
 class ReferralConsentSchema(Schema):
@@ -55,7 +56,7 @@ class ReferralQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(domain.STATUSES))
     reason = fields.String(validate=validate.OneOf(domain.REASONS))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
 
 class PartnerServiceUpdateSchema(Schema):
@@ -70,10 +71,10 @@ class PartnerServiceUpdateSchema(Schema):
 
 
 class AuditQuerySchema(Schema):
-    referral_id = fields.Integer()
+    referral_id = RecordId()
     user = fields.String(validate=validate.Length(max=100))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
 
 # -- outputs ----------------------------------------------------------------------------------

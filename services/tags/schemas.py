@@ -3,6 +3,7 @@ from marshmallow import Schema, fields, post_load, validate
 
 from services.incidents.schemas import LocationSchema
 from services.tags import domain
+from shared.fields import Offset, RecordId
 
 PHOTO_REFERENCE = validate.Regexp(r"^[A-Za-z0-9._:/-]{1,200}$",
                                   error="A photo reference (file name or URL path).")
@@ -69,12 +70,12 @@ class JobQuerySchema(Schema):
     neighbourhood = fields.String(validate=validate.Length(max=100))
     ownership = fields.String(validate=validate.OneOf(domain.OWNERSHIPS))
     content = fields.String(validate=validate.OneOf(domain.CONTENTS))
-    incident_id = fields.Integer()
+    incident_id = RecordId()
     overdue = fields.Boolean()
     recurrence = fields.Boolean()
     scheduled_for = fields.Date()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
     @post_load
     def no_blank_filters(self, data, **kwargs):
