@@ -13,7 +13,7 @@ from services.gateway import auth
 from services.gateway.api import api, query_args, read_json
 from services.gateway.models import metadata
 from services.gateway.openapi import build_spec
-from services.gateway.schemas import MeSchema, TokenRequestSchema, TokenSchema
+from services.gateway.schemas import MeSchema, RevokedSchema, TokenRequestSchema, TokenSchema
 from services.incidents import schemas as incident_schemas
 from services.referrals import schemas as ref_schemas
 from services.tags import schemas as tag_schemas
@@ -79,7 +79,7 @@ class GatewayService(OpsEndpoints):
         return TokenSchema().dump(token)
 
     @api("POST", "/api/v1/auth/revoke", summary="Revoke the token of this request", tag="auth",
-         status=200)
+         response=RevokedSchema)
     def revoke_token(self, request, identity):
         with self.db.session() as session:
             auth.revoke(session, request.headers["Authorization"], self.clock())
