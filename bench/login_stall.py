@@ -3,7 +3,8 @@ while six others keep failing to log in, on the embedded demo (as the issue repr
 
 Three runs of the demo: idle, six failing-login clients with the login throttle as configured
 (after 5 failures they are answered 429 without hashing), and the same with the throttle
-lifted, so every attempt costs a password hash. Writes bench/login_results.md.
+lifted, so every attempt costs a password hash. Writes bench/login_results.md and the table in
+the README.
 """
 import os
 import platform as host_platform
@@ -96,12 +97,17 @@ def main():
     rows = "\n".join(f"| {r['label']} | {r['p50']:.1f} | {r['p95']:.1f} | "
                      f"{', '.join(f'{k}: {v}' for k, v in r['statuses'].items()) or '-'} |"
                      for r in runs)
+    table = ("| load | GET /me p50, ms | GET /me p95, ms | login answers |\n|---|---|---|---|\n"
+             f"{rows}\n")
     text = (f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {os.cpu_count()} cores, "
             f"Python {host_platform.python_version()}, embedded demo, {ME_REQUESTS} sequential "
-            "GET /api/v1/me per run.\n\n"
-            "| load | GET /me p50, ms | GET /me p95, ms | login answers |\n|---|---|---|---|\n"
-            f"{rows}\n")
+            f"GET /api/v1/me per run.\n\n{table}")
     (ROOT / "bench" / "login_results.md").write_text(text)
+    readme = (ROOT / "README.md").read_text()
+    start, end = "<!-- login-bench:start -->", "<!-- login-bench:end -->"
+    if start in readme and end in readme:
+        head, rest = readme.split(start, 1)
+        (ROOT / "README.md").write_text(f"{head}{start}\n{table}{end}{rest.split(end, 1)[1]}")
     print(text)
 
 
