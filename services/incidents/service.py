@@ -71,6 +71,7 @@ class IncidentsService:
         identity = self.caller.current
         antenna = use_cases.authorise_report(identity)
         data = validated(REPORT, payload)
+        use_cases.check_request_key(request_key)
         with self.db.unit_of_work() as uow:
             key = f"{identity.user}:{request_key}" if request_key else uow.correlation_id
             result = use_cases.report(uow, identity, data, self.clock(), antenna, key[:250],

@@ -217,6 +217,14 @@ def incident_to_change(session, identity: Identity, incident_id) -> tuple[Incide
 
 # -- reporting --------------------------------------------------------------------------------
 
+def check_request_key(request_key) -> None:
+    """The client's Idempotency-Key, if any: 1 to 100 characters."""
+    if request_key is not None and not (isinstance(request_key, str)
+                                        and 1 <= len(request_key) <= 100):
+        raise ValidationFailed("Invalid Idempotency-Key.",
+                               {"Idempotency-Key": ["Between 1 and 100 characters."]})
+
+
 def request_fingerprint(payload: dict) -> str:
     """What a request said, so a reused Idempotency-Key with another request is recognised
     (the IETF Idempotency-Key draft's fingerprint): SHA-256 of the body in canonical JSON."""

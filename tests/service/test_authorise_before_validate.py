@@ -103,3 +103,12 @@ def test_refused_senders_are_in_the_access_log(shared_platform, world):
     api.call("POST", "/api/v1/referrals", "tags", json=MALFORMED)
     entries = api.call("GET", "/api/v1/audit?user=tags", "auditor").json()
     assert entries and entries[0]["action"] == "send" and not entries[0]["granted"]
+
+
+def test_the_idempotency_key_is_checked_after_the_caller(shared_platform):
+    api = shared_platform
+    too_long = {"Idempotency-Key": "k" * 101}
+    assert api.call("POST", "/api/v1/incidents", "auditor", json=GRAFFITI,
+                    headers=dict(too_long)).status_code == 403
+    refused = api.call("POST", "/api/v1/incidents", "desk", json=GRAFFITI, headers=dict(too_long))
+    assert refused.status_code == 422 and "Idempotency-Key" in refused.json()["error"]["fields"]
