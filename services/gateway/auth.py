@@ -124,6 +124,7 @@ def seconds_until_allowed(session, username: str, address: str, now: datetime) -
 def issue_token(database, username: str, password: str, address: str, now: datetime) -> dict:
     """Check the throttle and load the user (one short session), verify the password with no
     session held, then record the failure or the new token (another short session)."""
+    address = address[:64]  # an address as a (trusted) proxy forwarded it: bounded like its column
     with database.session() as session:
         wait = seconds_until_allowed(session, username, address, now)
         user = session.scalars(select(User).where(User.username == username)).first()

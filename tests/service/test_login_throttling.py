@@ -63,6 +63,10 @@ def test_a_success_clears_the_username_count(platform):
     assert login(platform, "mediator", "demo", "10.3.0.4").status_code == 200
 
 
+def test_a_forwarded_address_longer_than_its_column_is_no_server_error(platform):
+    assert login(platform, "auditor", "wrong", "f" * 300).status_code == 401
+
+
 def test_the_token_operation_documents_429(platform):
     spec = platform.call("GET", "/api/v1/openapi.json").json()
     assert "429" in spec["paths"]["/api/v1/auth/token"]["post"]["responses"]
