@@ -119,12 +119,36 @@ def validation_error(exc) -> ValidationFailed:
     return ValidationFailed("The request has invalid fields.", messages)
 
 
+NUL_MESSAGE = "Contains a NUL character."
+
+
+def has_nul(value) -> bool:
+    """A NUL character anywhere in a string of `value` (PostgreSQL stores no NUL in text, so it
+    would fail there as a server error; no field of ours has a use for one)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
 def validated(schema, data) -> dict:
     """Load `data` with a marshmallow schema instance, raising our typed error on bad input."""
     from marshmallow import ValidationError
 
     if not isinstance(data, dict):
         raise ValidationFailed("Expected a JSON object.", {"_schema": ["Expected an object."]})
+    for name, value in data.items():
+        if has_nul(name) or has_nul(value):
+            raise ValidationFailed("The request has invalid fields.",
+                                   {str(name).replace("\x00", ""): [NUL_MESSAGE]})
     try:
         return schema.load(data)
     except ValidationError as exc:

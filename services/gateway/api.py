@@ -18,7 +18,7 @@ import sqlalchemy.exc
 from nameko.exceptions import RemoteError, ReplyQueueExpiredWithPendingReplies
 
 from shared import metrics
-from shared.errors import BadRequest, LisaError, ValidationFailed
+from shared.errors import BadRequest, LisaError, NotFound, ValidationFailed, has_nul
 from shared.rpc import ServiceUnavailable, deadline
 from shared.web import MAX_BODY_BYTES, error_response, http, json_response, read_body
 
@@ -125,6 +125,8 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
                 identity = None if public else self.authenticate(request)
                 if identity is not None:
                     self.caller.assume(identity)
+                if has_nul(path_args):  # names nothing that can exist
+                    raise NotFound(f"No such resource: {request.path!r}.")
                 with deadline():
                     result = json_response(status, fn(self, request, identity, **path_args))
             except Exception as exc:  # noqa: BLE001  (every error is answered in JSON)

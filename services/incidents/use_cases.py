@@ -26,6 +26,7 @@ from shared.errors import (
     InvalidTransition,
     NotFound,
     ValidationFailed,
+    has_nul,
 )
 from shared.fields import record_id
 from shared.identity import Identity
@@ -219,7 +220,7 @@ def incident_to_change(session, identity: Identity, incident_id) -> tuple[Incide
 
 def check_request_key(request_key) -> None:
     """The client's Idempotency-Key, if any: 1 to 100 characters."""
-    if request_key is not None and not (isinstance(request_key, str)
+    if request_key is not None and not (isinstance(request_key, str) and not has_nul(request_key)
                                         and 1 <= len(request_key) <= 100):
         raise ValidationFailed("Invalid Idempotency-Key.",
                                {"Idempotency-Key": ["Between 1 and 100 characters."]})
@@ -323,6 +324,8 @@ def _load_for_update(session, identity: Identity, incident_id) -> tuple[Incident
 
 
 def _find(session, identity: Identity, key) -> tuple[Incident, Category]:
+    if has_nul(key):
+        raise NotFound("No such incident.")
     if isinstance(key, str) and not key.isdigit():
         where = Incident.ticket == key
     else:

@@ -14,6 +14,7 @@ from shared.errors import (
     LisaError,
     NotFound,
     ValidationFailed,
+    has_nul,
 )
 from shared.fields import record_id
 from shared.identity import Identity
@@ -75,7 +76,9 @@ def list_partners(session, identity: Identity) -> list[dict]:
 def partner_service_to_change(session, identity: Identity, code: str) -> PartnerService:
     """Admins only (403), an existing service (404): asked before the body is read."""
     identity.require_role("admin")
-    service = session.get(PartnerService, str(code)) if len(str(code)) <= 50 else None
+    code = str(code)
+    service = session.get(PartnerService, code) if len(code) <= 50 and not has_nul(code) \
+        else None
     if service is None:
         raise NotFound("No such partner service.")
     return service

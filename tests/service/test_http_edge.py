@@ -230,3 +230,21 @@ def test_expected_refusals_are_logged_as_one_line_without_a_traceback(shared_pla
     for code in ("validation_failed", "forbidden", "not_found", "invalid_transition",
                  "unauthenticated"):
         assert any(code in message for message in messages), (code, messages)
+
+
+# -- NUL characters (PostgreSQL refuses them in text: a server error there) ------------------
+
+def test_a_nul_character_is_refused_before_any_database_sees_it(shared_platform):
+    api = shared_platform
+    response = api.call("GET", "/api/v1/incidents?partner=cellule%00tags", "coordinator")
+    assert_json_4xx(response, 422)
+    assert "partner" in response.json()["error"]["fields"]
+    response = api.call("POST", "/api/v1/incidents", "desk",
+                        json={**GRAFFITI, "description": "Tags\u0000"})
+    assert_json_4xx(response, 422)
+    assert "description" in response.json()["error"]["fields"]
+    assert_json_4xx(api.call("GET", "/api/v1/incidents/LISA%00", "coordinator"), 404)
+    assert_json_4xx(api.call("PATCH", "/api/v1/partners/x%00", "admin", json={}), 404)
+    response = api.call("POST", "/api/v1/auth/token", json={"username": "desk\u0000",
+                                                            "password": "demo"})
+    assert_json_4xx(response, 422)
