@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PY := $(BIN)/python
 
-.PHONY: demo run test test-unit test-integration bench lint migrate clean
+.PHONY: demo run test test-unit test-integration bench bench-login lint migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ test-integration: $(STAMP)
 
 bench: $(STAMP)  ## throughput/latency through the pipeline vs raw kombu; writes bench/results.md
 	$(PY) -m bench.pipeline
+
+bench-login: $(STAMP)  ## GET /me latency while six clients fail to log in; writes bench/login_results.md
+	$(PY) -m bench.login_stall
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -181,6 +181,33 @@ def token_ttl_seconds() -> int:
     return int(env("LISA_TOKEN_TTL_SECONDS", str(8 * 3600)))
 
 
+def token_retention_days() -> int:
+    """Days an expired or revoked API token is kept (which token acted when) before pruning."""
+    return int(env("LISA_TOKEN_RETENTION_DAYS", "30"))
+
+
+def login_max_failures() -> int:
+    """Failed logins for one username, or from one client address, that close the window."""
+    return int(env("LISA_LOGIN_MAX_FAILURES", "5"))
+
+
+def login_window_seconds() -> int:
+    return int(env("LISA_LOGIN_WINDOW_SECONDS", str(15 * 60)))
+
+
+def password_hashing_concurrency() -> int:
+    """Password hashes computed at once by one gateway: by default one core fewer than the
+    machine has, so hashing never takes the core that serves every other request."""
+    default = max(1, (os.cpu_count() or 2) - 1)
+    return max(1, int(env("LISA_PASSWORD_HASHING_CONCURRENCY", str(default))))
+
+
+def trusted_proxy_hops() -> int:
+    """Reverse proxies in front of the gateway that append to X-Forwarded-For: the client
+    address the login throttle counts is the one they saw (0: the socket's peer)."""
+    return int(env("LISA_TRUSTED_PROXY_HOPS", "0"))
+
+
 def rpc_timeout_seconds() -> float:
     """How long the gateway waits for a service; an unanswered request expires in the queue."""
     return float(env("LISA_RPC_TIMEOUT_SECONDS", "20"))

@@ -4,8 +4,12 @@ Each is registered with nameko's `deserialize_to_instance`, so the gateway catch
 the service raised (not a generic RemoteError). Arguments stay JSON-safe: a message and a dict of
 field messages.
 """
+import logging
+
 from nameko.exceptions import deserialize_to_instance
 from nameko.rpc import rpc as nameko_rpc
+
+log = logging.getLogger(__name__)
 
 
 class LisaError(Exception):
@@ -16,6 +20,11 @@ class LisaError(Exception):
         super().__init__(message, fields or {})
         self.message = message
         self.fields = fields or {}
+
+    @property
+    def headers(self) -> dict:
+        """HTTP headers that go with the answer (e.g. `Allow`, `Retry-After`)."""
+        return {}
 
     def to_dict(self) -> dict:
         body = {"code": self.code, "message": self.message}
@@ -65,10 +74,69 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+@deserialize_to_instance
+class IdempotencyKeyReused(ValidationFailed):
+    """The key of an earlier request came with a different request (IETF Idempotency-Key)."""
+    code = "idempotency_key_reused"
+
+
+# -- answered by the gateway's web server itself; they never cross RPC ---------------------------
+
+class MethodNotAllowed(LisaError):
+    status = 405
+    code = "method_not_allowed"
+
+    def __init__(self, message: str, allowed):
+        super().__init__(message)
+        self.allowed = sorted(allowed)
+
+    @property
+    def headers(self) -> dict:
+        return {"Allow": ", ".join(self.allowed)}
+
+
+class PayloadTooLarge(LisaError):
+    status = 413
+    code = "payload_too_large"
+
+
+class TooManyRequests(LisaError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after_seconds: int):
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+    @property
+    def headers(self) -> dict:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
 def validation_error(exc) -> ValidationFailed:
     """A marshmallow ValidationError as our typed error, field messages kept."""
     messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
     return ValidationFailed("The request has invalid fields.", messages)
+
+
+NUL_MESSAGE = "Contains a NUL character."
+
+
+def has_nul(value) -> bool:
+    """A NUL character anywhere in a string of `value` (PostgreSQL stores no NUL in text, so it
+    would fail there as a server error; no field of ours has a use for one)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 def validated(schema, data) -> dict:
@@ -77,6 +145,10 @@ def validated(schema, data) -> dict:
 
     if not isinstance(data, dict):
         raise ValidationFailed("Expected a JSON object.", {"_schema": ["Expected an object."]})
+    for name, value in data.items():
+        if has_nul(name) or has_nul(value):
+            raise ValidationFailed("The request has invalid fields.",
+                                   {str(name).replace("\x00", ""): [NUL_MESSAGE]})
     try:
         return schema.load(data)
     except ValidationError as exc:
@@ -86,3 +158,24 @@ def validated(schema, data) -> dict:
 def rpc(fn):
     """Our RPC entrypoint: typed errors are expected answers (logged as such), not crashes."""
     return nameko_rpc(expected_exceptions=LisaError)(fn)
+
+
+class ExpectedErrorsOnOneLine(logging.Filter):
+    """nameko logs every expected exception of an entrypoint as a WARNING with its traceback
+    (`ServiceContainer._run_worker`): one per refused request, thousands under a fuzzer. A typed
+    error is an answer, not a fault: it is logged here as one INFO line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if not (isinstance(record.msg, str) and record.msg.startswith("(expected)")
+                and len(args) == 2 and isinstance(args[1], LisaError)):
+            return True
+        worker_ctx, error = args
+        entrypoint = getattr(worker_ctx, "entrypoint", None)
+        log.info("%s.%s refused: %s: %s", getattr(worker_ctx, "service_name", "?"),
+                 getattr(entrypoint, "method_name", "?"), error.code, error.message)
+        return False
+
+
+_ONE_LINE = ExpectedErrorsOnOneLine()
+logging.getLogger("nameko.containers").addFilter(_ONE_LINE)  # idempotent: one instance

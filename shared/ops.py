@@ -8,11 +8,11 @@ import json
 
 import nameko
 from kombu import Connection
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
 from shared import config, metrics
 from shared.db import Database
+from shared.web import http
 
 
 def broker_reachable(timeout: float = 2.0) -> None:

@@ -1,6 +1,12 @@
-"""The one way the gateway declares a REST endpoint: `@api(...)` registers the nameko http
-entrypoint, authenticates, maps every error to a JSON body, counts the response, and records
-the route for the OpenAPI document."""
+"""The one way the gateway declares a REST endpoint: `@api(...)` registers the http entrypoint,
+authenticates, maps every error to a JSON body, counts the response, and records the route for
+the OpenAPI document.
+
+The error table, in one place: a typed error (shared/errors.py, raised here or by a service and
+carried intact over RPC) answers with its own status and code; `answer_for` below turns
+everything else into one of them. Expected refusals (4xx) are logged as one line, without a
+traceback; only faults (5xx) are logged with one.
+"""
 import functools
 import json
 import logging
@@ -10,19 +16,27 @@ import amqp.exceptions
 import kombu.exceptions
 import sqlalchemy.exc
 from nameko.exceptions import RemoteError, ReplyQueueExpiredWithPendingReplies
-from nameko.web.handlers import http
-from werkzeug.wrappers import Response
 
 from shared import metrics
-from shared.errors import BadRequest, LisaError, ValidationFailed
+from shared.errors import BadRequest, LisaError, NotFound, ValidationFailed, has_nul
 from shared.rpc import ServiceUnavailable, deadline
+from shared.web import MAX_BODY_BYTES, error_response, http, json_response, read_body
+
+__all__ = ["MAX_BODY_BYTES", "ROUTES", "api", "error_response", "query_args", "read_json"]
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
+# Deeper than any of our schemas goes; a deeper body is an attack on the parser or on whoever
+# serialises it next (Python's json recurses, and the limit is about 1,000 levels).
+MAX_JSON_DEPTH = 20
 # A broker restart or a database failover surfaces as one of these in the gateway.
 INFRASTRUCTURE_ERRORS = (OSError, kombu.exceptions.OperationalError, amqp.exceptions.AMQPError,
                          ReplyQueueExpiredWithPendingReplies, sqlalchemy.exc.OperationalError)
+
+
+class InternalError(LisaError):
+    status = 500
+    code = "internal_error"
 
 
 @dataclass(frozen=True)
@@ -37,31 +51,37 @@ class Route:
     public: bool
     query: type | None
     status: int
+    headers: tuple = ()   # OpenAPI header parameters the route reads
 
 
 ROUTES: list[Route] = []
 
 
-def json_response(status: int, body) -> Response:
-    return Response(json.dumps(body, default=str), status=status, mimetype="application/json")
-
-
-def error_response(exc: LisaError) -> Response:
-    return json_response(exc.status, {"error": exc.to_dict()})
+def _depth(value) -> int:
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                stack.extend((child, depth + 1)
+                             for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def read_json(request) -> dict:
-    if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise BadRequest(f"The body is larger than {MAX_BODY_BYTES} bytes.")
-    raw = request.get_data(cache=False)
-    if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest(f"The body is larger than {MAX_BODY_BYTES} bytes.")
+    raw = read_body(request)
     if not raw.strip():
         return {}  # e.g. POST .../accept with no body
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The body is not valid JSON.") from None
+    except RecursionError:
+        raise BadRequest(f"The body is nested deeper than {MAX_JSON_DEPTH} levels.") from None
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise BadRequest(f"The body is nested deeper than {MAX_JSON_DEPTH} levels.")
     if not isinstance(body, dict):
         raise ValidationFailed("Expected a JSON object.", {"_schema": ["Expected an object."]})
     return body
@@ -76,10 +96,25 @@ def query_args(request) -> dict:
     return args
 
 
+def answer_for(exc: Exception, method: str, path: str) -> LisaError:
+    """Every exception an endpoint can meet, as the typed error the client is answered with."""
+    if isinstance(exc, LisaError):
+        return exc
+    if isinstance(exc, RemoteError):  # an unexpected failure in a service: a bug, logged there
+        log.error("remote error on %s %s: %s", method, path, exc)
+        return InternalError("Internal error.")
+    if isinstance(exc, INFRASTRUCTURE_ERRORS):  # broker or database away: try again later
+        log.warning("%s %s: %s: %s", method, path, type(exc).__name__, exc)
+        return ServiceUnavailable("The platform is briefly unavailable; try again.")
+    log.exception("unexpected error on %s %s", method, path)
+    return InternalError("Internal error.")
+
+
 def api(method: str, path: str, *, summary: str, tag: str, request=None, response=None,
-        many=False, public=False, query=None, status=200):
+        many=False, public=False, query=None, status=200, headers=()):
     """Handler signature: fn(self, request, identity, **path_args) -> body (JSON-able)."""
-    route = Route(method, path, summary, tag, request, response, many, public, query, status)
+    route = Route(method, path, summary, tag, request, response, many, public, query, status,
+                  tuple(headers))
     ROUTES.append(route)
 
     def decorator(fn):
@@ -90,18 +125,16 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
                 identity = None if public else self.authenticate(request)
                 if identity is not None:
                     self.caller.assume(identity)
+                if has_nul(path_args):  # names nothing that can exist
+                    raise NotFound(f"No such resource: {request.path!r}.")
                 with deadline():
                     result = json_response(status, fn(self, request, identity, **path_args))
-            except LisaError as exc:
-                result = error_response(exc)
-            except RemoteError as exc:  # an unexpected failure in a service: a bug, logged there
-                log.error("remote error on %s %s: %s", method, path, exc)
-                result = json_response(500, {"error": {"code": "internal_error",
-                                                       "message": "Internal error."}})
-            except INFRASTRUCTURE_ERRORS as exc:  # broker or database away: try again later
-                log.warning("%s %s: %s: %s", method, path, type(exc).__name__, exc)
-                result = error_response(ServiceUnavailable("The platform is briefly "
-                                                           "unavailable; try again."))
+            except Exception as exc:  # noqa: BLE001  (every error is answered in JSON)
+                error = answer_for(exc, method, path)
+                if error.status < 500:
+                    log.info("%s %s -> %d %s: %s", method, request.path, error.status,
+                             error.code, error.message)
+                result = error_response(error)
             metrics.HTTP_REQUESTS.labels(method, path, str(result.status_code)).inc()
             return result
 

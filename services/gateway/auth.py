@@ -1,34 +1,75 @@
-"""Users, passwords (argon2) and bearer tokens. Hashing runs in a real OS thread (eventlet's
-tpool) so a token request does not stall every other request for the ~50 ms argon2 takes."""
+"""Users, passwords (argon2id), bearer tokens and the login throttle.
+
+Password hashing is the one CPU-heavy thing the gateway does, and it must not stall the requests
+around it (docs/adr/0013-gateway-login-throttle-and-hashing.md):
+- it runs in a real OS thread (eventlet's tpool; argon2-cffi releases the GIL), at most
+  `LISA_PASSWORD_HASHING_CONCURRENCY` at once, so hashing never takes every core from the hub;
+- no database session (nor, on SQLite, the database lock every request needs) is held while it
+  runs;
+- argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane: one hash is one core); a hash made
+  with other parameters is replaced at the next successful login;
+- after `LISA_LOGIN_MAX_FAILURES` failures for one username or from one address within
+  `LISA_LOGIN_WINDOW_SECONDS`, attempts are refused (429) before any hashing. The failures are
+  rows in the gateway's database, so every replica counts the same ones.
+"""
 import hashlib
+import logging
+import math
 import secrets
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eventlet import tpool
-from sqlalchemy import select
+from eventlet.semaphore import Semaphore
+from sqlalchemy import and_, delete, or_, select
 
-from services.gateway.models import ApiToken, User
+from services.gateway.models import ApiToken, LoginFailure, User
 from shared import config
-from shared.errors import Unauthenticated, ValidationFailed
+from shared.clock import as_utc
+from shared.errors import TooManyRequests, Unauthenticated, ValidationFailed
 from shared.identity import ROLES, Identity
 from shared.reference import partner_codes
 
-_hasher = PasswordHasher()
-# Verified when the username is unknown, so a wrong username costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-password")
+log = logging.getLogger(__name__)
+
+# OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_slots: Semaphore | None = None
+_dummy_hash: str | None = None
+
+
+def _hashing_slots() -> Semaphore:
+    global _slots
+    if _slots is None:
+        _slots = Semaphore(config.password_hashing_concurrency())
+    return _slots
+
+
+def _hashing(fn, *args):
+    """Run an argon2 call in an OS thread once a hashing slot is free (green wait)."""
+    with _hashing_slots():
+        return tpool.execute(fn, *args)
 
 
 def hash_password(password: str) -> str:
-    return tpool.execute(_hasher.hash, password)
+    return _hashing(_hasher.hash, password)
 
 
 def _password_matches(stored_hash: str, password: str) -> bool:
     try:
-        return tpool.execute(_hasher.verify, stored_hash, password)
+        return _hashing(_hasher.verify, stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _unknown_user_hash() -> str:
+    """Verified when the username is unknown, so a wrong username costs as long as a wrong
+    password."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password("not-a-password")
+    return _dummy_hash
 
 
 def token_digest(token: str) -> str:
@@ -62,21 +103,60 @@ def create_user(session, username: str, password: str, role: str, organisation: 
     return user
 
 
-def issue_token(session, username: str, password: str, now: datetime) -> dict:
-    user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None or not user.active:
-        _password_matches(_DUMMY_HASH, password)
+# -- the login throttle ---------------------------------------------------------------------------
+
+def seconds_until_allowed(session, username: str, address: str, now: datetime) -> int:
+    """0 if a login may be attempted; else how long until the window lets one through again:
+    when the oldest of the last `max` failures (for the username, or from the address) leaves
+    the window. Refused attempts are not failures, so waiting is enough."""
+    limit = config.login_max_failures()
+    window = timedelta(seconds=config.login_window_seconds())
+    waits = []
+    for column, value in ((LoginFailure.username, username), (LoginFailure.address, address)):
+        recent = session.scalars(select(LoginFailure.at).where(
+            column == value, LoginFailure.at > now - window,
+        ).order_by(LoginFailure.at.desc()).limit(limit)).all()
+        if len(recent) >= limit:
+            waits.append(math.ceil((as_utc(recent[-1]) + window - now).total_seconds()))
+    return max([1, *waits]) if waits else 0
+
+
+def issue_token(database, username: str, password: str, address: str, now: datetime) -> dict:
+    """Check the throttle and load the user (one short session), verify the password with no
+    session held, then record the failure or the new token (another short session)."""
+    address = address[:64]  # an address as a (trusted) proxy forwarded it: bounded like its column
+    with database.session() as session:
+        wait = seconds_until_allowed(session, username, address, now)
+        user = session.scalars(select(User).where(User.username == username)).first()
+    if wait:
+        log.warning("login refused by the throttle: username %r from %s, %d s to wait",
+                    username, address, wait)
+        raise TooManyRequests(f"Too many failed logins; try again in {wait} seconds.", wait)
+    known = user is not None and user.active
+    matches = _password_matches(user.password_hash if known else _unknown_user_hash(),
+                                password)
+    if not (known and matches):
+        with database.session() as session:
+            session.add(LoginFailure(username=username, address=address, at=now))
+            session.commit()
+        log.info("login failed: username %r from %s", username, address)
         raise Unauthenticated("Wrong username or password.")
-    if not _password_matches(user.password_hash, password):
-        raise Unauthenticated("Wrong username or password.")
+    new_hash = hash_password(password) if _hasher.check_needs_rehash(user.password_hash) \
+        else None
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(seconds=config.token_ttl_seconds())
-    session.add(ApiToken(token_hash=token_digest(token), user_id=user.id, created_at=now,
-                         expires_at=expires, revoked=False))
-    session.commit()
+    with database.session() as session:
+        session.add(ApiToken(token_hash=token_digest(token), user_id=user.id, created_at=now,
+                             expires_at=expires, revoked=False))
+        session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+        if new_hash is not None:
+            session.get(User, user.id).password_hash = new_hash
+        session.commit()
     return {"access_token": token, "token_type": "Bearer", "expires_at": expires,
             "role": user.role, "organisation": user.organisation}
 
+
+# -- tokens ---------------------------------------------------------------------------------------
 
 def authenticate(session, authorization: str | None, now: datetime) -> Identity:
     if not authorization or not authorization.startswith("Bearer "):
@@ -88,17 +168,27 @@ def authenticate(session, authorization: str | None, now: datetime) -> Identity:
     if row is None:
         raise Unauthenticated("Unknown token.")
     api_token, user = row
-    expires = api_token.expires_at
-    if expires.tzinfo is None:
-        expires = expires.replace(tzinfo=UTC)
-    if api_token.revoked or expires <= now or not user.active:
+    if api_token.revoked or as_utc(api_token.expires_at) <= now or not user.active:
         raise Unauthenticated("The token has expired or was revoked.")
     return identity_of(user)
 
 
-def revoke(session, authorization: str) -> None:
+def revoke(session, authorization: str, now: datetime) -> None:
     token = authorization[len("Bearer "):].strip()
     api_token = session.get(ApiToken, token_digest(token))
     if api_token is not None:
-        api_token.revoked = True
+        api_token.revoked, api_token.revoked_at = True, now
         session.commit()
+
+
+def prune(session, now: datetime, retention: timedelta) -> dict:
+    """Forget tokens expired or revoked more than `retention` ago, and failed logins the
+    throttle no longer counts."""
+    cutoff = now - retention
+    tokens = session.execute(delete(ApiToken).where(or_(
+        ApiToken.expires_at < cutoff,
+        and_(ApiToken.revoked, ApiToken.revoked_at < cutoff)))).rowcount
+    failures = session.execute(delete(LoginFailure).where(
+        LoginFailure.at < now - timedelta(seconds=config.login_window_seconds()))).rowcount
+    session.commit()
+    return {"tokens": tokens, "login_failures": failures}

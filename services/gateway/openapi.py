@@ -10,7 +10,7 @@ from services.gateway.schemas import ErrorSchema
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _TYPES = {"int": "integer", None: "string", "string": "string"}
 ERROR_STATUSES = {
-    "400": "Bad request (invalid JSON, oversized body)",
+    "400": "Bad request (invalid JSON, or nested too deep)",
     "401": "Missing, unknown or expired token",
     "403": "The caller's role or organisation may not do this",
     "404": "Not found (also where existence must not leak)",
@@ -18,10 +18,18 @@ ERROR_STATUSES = {
     "422": "Invalid fields; `error.fields` names each problem",
     "503": "A service did not answer in time; the request was not carried out",
 }
+BODY_TOO_LARGE = {"413": "The body is larger than 64 KiB"}
+THROTTLED = {"429": "Too many failed logins for this username or from this address; "
+                    "`Retry-After` says in how many seconds to try again"}
 
 
 def _schema_name(schema_cls) -> str:
     return schema_cls.__name__.removesuffix("Schema")
+
+
+def _errors(statuses: dict) -> dict:
+    return {code: {"description": text, "content": {"application/json": {"schema": "Error"}}}
+            for code, text in statuses.items()}
 
 
 def build_spec() -> dict:
@@ -46,15 +54,14 @@ def build_spec() -> dict:
         ]
         if route.query is not None:
             parameters.append({"in": "query", "schema": route.query})
+        parameters.extend(route.headers)
         plain_path = _CONVERTER.sub(r"\2", route.path).replace("/api/v1/", "")
         operation = {
             "summary": route.summary, "tags": [route.tag],
             "operationId": f"{route.method.lower()}_{plain_path}".replace("/", "_")
             .replace("-", "_"),
             "parameters": parameters,
-            "responses": {code: {"description": text, "content": {
-                "application/json": {"schema": "Error"}}}
-                for code, text in ERROR_STATUSES.items()},
+            "responses": _errors(ERROR_STATUSES),
         }
         if route.response is not None:
             name = _schema_name(route.response)
@@ -70,9 +77,12 @@ def build_spec() -> dict:
                 spec.components.schema(name, schema=route.request)
             operation["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": name}}}
+            operation["responses"].update(_errors(BODY_TOO_LARGE))
         if route.public:
             operation["security"] = []
             operation["responses"].pop("403", None)
+            if route.request is not None:  # the login
+                operation["responses"].update(_errors(THROTTLED))
         else:
             operation["security"] = [{"bearer": []}]
         paths.setdefault(_CONVERTER.sub(r"{\2}", route.path), {})[route.method.lower()] = \

@@ -8,24 +8,30 @@ class TokenRequestSchema(Schema):
 
 
 class TokenSchema(Schema):
-    access_token = fields.String()
-    token_type = fields.String()
-    expires_at = fields.DateTime()
-    role = fields.String()
-    organisation = fields.String()
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, validate=validate.Equal("Bearer"))
+    expires_at = fields.DateTime(required=True)
+    role = fields.String(required=True)
+    organisation = fields.String(required=True)
+
+
+class RevokedSchema(Schema):
+    revoked = fields.Boolean(required=True)
 
 
 class MeSchema(Schema):
-    user = fields.String()
-    role = fields.String()
-    organisation = fields.String()
-    antennas = fields.List(fields.String())
+    user = fields.String(required=True)
+    role = fields.String(required=True)
+    organisation = fields.String(required=True)
+    antennas = fields.List(fields.String(), required=True)
 
 
 class ErrorDetailSchema(Schema):
     code = fields.String(required=True, metadata={"description": "Machine-readable code."})
     message = fields.String(required=True)
-    fields = fields.Dict(metadata={"description": "Field name -> list of messages."})
+    fields = fields.Dict(keys=fields.String(), metadata={
+        "description": "Field (or header) name -> list of messages; for a nested object, the "
+                       "same shape again."})
 
 
 class ErrorSchema(Schema):

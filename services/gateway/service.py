@@ -3,24 +3,39 @@
 Entrypoints only: each authenticates (via `@api`), forwards to a service over RPC with the
 caller's signed identity in the context data, and returns JSON. Services check permissions
 themselves; the gateway never decides what a role may see."""
-from nameko.web.handlers import http
+import logging
+from datetime import timedelta
+
+from nameko.timer import timer
 from werkzeug.wrappers import Response
 
 from services.gateway import auth
-from services.gateway.api import api, error_response, query_args, read_json
+from services.gateway.api import api, query_args, read_json
 from services.gateway.models import metadata
 from services.gateway.openapi import build_spec
-from services.gateway.schemas import MeSchema, TokenRequestSchema, TokenSchema
+from services.gateway.schemas import MeSchema, RevokedSchema, TokenRequestSchema, TokenSchema
 from services.incidents import schemas as incident_schemas
 from services.referrals import schemas as ref_schemas
 from services.tags import schemas as tag_schemas
+from shared import config
 from shared.clock import Clock
 from shared.db import Database
-from shared.errors import NotFound, ValidationFailed, validated
+from shared.errors import NotFound, validated
 from shared.identity import CallerIdentity
 from shared.metrics import EntrypointMetrics
 from shared.ops import OpsEndpoints
 from shared.rpc import ServiceClient
+from shared.web import http
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+    "description": "Makes a retry safe: a report repeated with the same key (and the same body) "
+                   "returns the incident the first one created; the same key with another body "
+                   "is refused (422, `idempotency_key_reused`). Keys are the caller's own.",
+}
 
 HOME_PAGE = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>Antenne LISA</title></head>
@@ -59,15 +74,15 @@ class GatewayService(OpsEndpoints):
          tag="auth", request=TokenRequestSchema, response=TokenSchema, public=True)
     def issue_token(self, request, identity):
         data = validated(TokenRequestSchema(), read_json(request))
-        with self.db.session() as session:
-            token = auth.issue_token(session, data["username"], data["password"], self.clock())
+        token = auth.issue_token(self.db, data["username"], data["password"],
+                                 request.remote_addr or "", self.clock())
         return TokenSchema().dump(token)
 
     @api("POST", "/api/v1/auth/revoke", summary="Revoke the token of this request", tag="auth",
-         status=200)
+         response=RevokedSchema)
     def revoke_token(self, request, identity):
         with self.db.session() as session:
-            auth.revoke(session, request.headers["Authorization"])
+            auth.revoke(session, request.headers["Authorization"], self.clock())
         return {"revoked": True}
 
     @api("GET", "/api/v1/me", summary="Who the token belongs to", tag="auth",
@@ -85,13 +100,10 @@ class GatewayService(OpsEndpoints):
 
     @api("POST", "/api/v1/incidents", summary="Report an incident; returns its ticket number",
          tag="incidents", request=incident_schemas.ReportIncidentSchema,
-         response=incident_schemas.ReportResultSchema, status=201)
+         response=incident_schemas.ReportResultSchema, status=201, headers=[IDEMPOTENCY_KEY])
     def report_incident(self, request, identity):
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not 1 <= len(key) <= 100:
-            raise ValidationFailed("Invalid Idempotency-Key.",
-                                   {"Idempotency-Key": ["Between 1 and 100 characters."]})
-        return self.incidents.report(read_json(request), request_key=key)
+        return self.incidents.report(read_json(request),
+                                     request_key=request.headers.get("Idempotency-Key"))
 
     @api("GET", "/api/v1/incidents", summary="List incidents (filters, paging)", tag="incidents",
          query=incident_schemas.IncidentQuerySchema,
@@ -192,8 +204,6 @@ class GatewayService(OpsEndpoints):
          tag="referrals", request=ref_schemas.PartnerServiceUpdateSchema,
          response=ref_schemas.PartnerServiceSchema)
     def update_partner(self, request, identity, code):
-        if len(code) > 50:
-            raise NotFound("No such partner service.")
         return self.referrals.update_partner_service(code, read_json(request))
 
     @api("GET", "/api/v1/referrals", summary="Referrals: inbox, outbox or all (metadata)",
@@ -258,6 +268,12 @@ class GatewayService(OpsEndpoints):
     def home(self, request):
         return Response(HOME_PAGE, mimetype="text/html")
 
-    @http("GET,POST,PUT,PATCH,DELETE", "/api/<path:rest>")
-    def unknown_api_path(self, request, rest):
-        return error_response(NotFound(f"No endpoint {request.method} /api/{rest}."))
+    # -- housekeeping ---------------------------------------------------------------------------
+    @timer(interval=3600)
+    def prune_tokens(self):
+        with self.db.session() as session:
+            pruned = auth.prune(session, self.clock(),
+                                timedelta(days=config.token_retention_days()))
+        if any(pruned.values()):
+            log.info("pruned %(tokens)d API tokens and %(login_failures)d failed logins",
+                     pruned)

@@ -63,6 +63,9 @@ class Incident(Base):
     ticket: Mapped[str] = mapped_column(String(20), unique=True)
     # One incident per report request, however often the request is delivered or retried.
     request_key: Mapped[str | None] = mapped_column(String(250), unique=True, nullable=True)
+    # SHA-256 of that request's body: the same key with another body is refused, not answered
+    # with this incident.
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     antenna_id: Mapped[str] = mapped_column(String(64), index=True)
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     description: Mapped[str] = mapped_column(Text)

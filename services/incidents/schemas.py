@@ -12,6 +12,7 @@ from marshmallow import (
 
 from services.incidents import domain
 from shared.events import CHANNELS, ZONES
+from shared.fields import Offset, RecordId
 from shared.reference import partner_codes
 
 # Belgium's bounding box, with a little margin: a coordinate outside is a typo or a foreign place.
@@ -72,8 +73,7 @@ class TriageSchema(Schema):
 
 class StatusChangeSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(domain.STATUSES))
-    duplicate_of = fields.Integer(load_default=None, allow_none=True,
-                                  validate=validate.Range(min=1))
+    duplicate_of = RecordId(load_default=None, allow_none=True)
     note = fields.String(load_default=None, validate=validate.Length(max=1000))
 
 
@@ -84,7 +84,7 @@ class IncidentQuerySchema(Schema):
     neighbourhood = fields.String(validate=validate.Length(max=100))
     overdue = fields.Boolean()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
     @post_load
     def no_blank_filters(self, data, **kwargs):
@@ -97,75 +97,99 @@ class DuplicateHintsQuerySchema(Schema):
 
 
 # -- outputs ----------------------------------------------------------------------------------
+# Every field an answer always carries is `required`, nested values have their own schema: the
+# OpenAPI document then says exactly what a client gets (and schemathesis checks that it does).
+
+class LabelsSchema(Schema):
+    fr = fields.String(required=True)
+    nl = fields.String(required=True)
+    en = fields.String(required=True)
+
 
 class CategorySchema(Schema):
-    code = fields.String()
-    parent_code = fields.String(allow_none=True)
-    labels = fields.Dict(keys=fields.String(), values=fields.String())
-    phenomenon = fields.String(allow_none=True)
-    partner = fields.String(allow_none=True)
-    sla_working_days = fields.Integer(allow_none=True)
-    zone = fields.String(allow_none=True, validate=validate.OneOf(ZONES))
+    code = fields.String(required=True)
+    parent_code = fields.String(required=True, allow_none=True)
+    labels = fields.Nested(LabelsSchema, required=True)
+    phenomenon = fields.String(required=True, allow_none=True)
+    partner = fields.String(required=True, allow_none=True)
+    sla_working_days = fields.Integer(required=True, allow_none=True)
+    zone = fields.String(required=True, allow_none=True, validate=validate.OneOf(ZONES))
 
 
 class HistoryEntrySchema(Schema):
-    from_status = fields.String(allow_none=True)
-    to_status = fields.String()
-    partner = fields.String(allow_none=True)
-    actor = fields.String()
-    actor_role = fields.String()
-    at = fields.DateTime()
-    note = fields.String(allow_none=True)
+    from_status = fields.String(required=True, allow_none=True)
+    to_status = fields.String(required=True, validate=validate.OneOf(domain.STATUSES))
+    partner = fields.String(required=True, allow_none=True)
+    actor = fields.String(required=True)
+    actor_role = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    note = fields.String(required=True, allow_none=True)
 
 
 class DuplicateHintSchema(Schema):
-    incident_id = fields.Integer()
-    ticket = fields.String()
-    reasons = fields.List(fields.String())
-    distance_m = fields.Float(allow_none=True)
+    incident_id = fields.Integer(required=True)
+    ticket = fields.String(required=True)
+    reasons = fields.List(fields.String(), required=True)
+    distance_m = fields.Float(required=True, allow_none=True)
+
+
+class PlaceSchema(Schema):
+    address = fields.String(required=True)
+    lat = fields.Float(required=True, allow_none=True)
+    lon = fields.Float(required=True, allow_none=True)
+    neighbourhood = fields.String(required=True, allow_none=True)
+
+
+class ReporterViewSchema(Schema):
+    name = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+    may_contact = fields.Boolean(required=True)
+    share_with_police = fields.Boolean(required=True)
 
 
 class IncidentSchema(Schema):
-    id = fields.Integer()
-    ticket = fields.String()
-    antenna_id = fields.String()
-    category = fields.String(attribute="category_code")
-    parent_category = fields.String()
-    zone = fields.String()
-    description = fields.String()
-    location = fields.Dict()
-    channel = fields.String()
-    status = fields.String()
-    partner = fields.String()
-    duplicate_of = fields.Integer(allow_none=True)
-    reported_by = fields.String()
-    intake_organisation = fields.String()
-    reported_at = fields.DateTime()
-    sla_due_at = fields.DateTime()
-    overdue = fields.Boolean()
-    triaged_at = fields.DateTime(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
-    reporter = fields.Nested(ReporterSchema, allow_none=True,
+    id = fields.Integer(required=True)
+    ticket = fields.String(required=True)
+    antenna_id = fields.String(required=True)
+    category = fields.String(required=True, attribute="category_code")
+    parent_category = fields.String(required=True)
+    zone = fields.String(required=True, validate=validate.OneOf(ZONES))
+    description = fields.String(required=True)
+    location = fields.Nested(PlaceSchema, required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    status = fields.String(required=True, validate=validate.OneOf(domain.STATUSES))
+    partner = fields.String(required=True)
+    duplicate_of = fields.Integer(required=True, allow_none=True)
+    reported_by = fields.String(required=True)
+    intake_organisation = fields.String(required=True)
+    reported_at = fields.DateTime(required=True)
+    sla_due_at = fields.DateTime(required=True)
+    overdue = fields.Boolean(required=True)
+    triaged_at = fields.DateTime(required=True, allow_none=True)
+    closed_at = fields.DateTime(required=True, allow_none=True)
+    reporter = fields.Nested(ReporterViewSchema, required=True, allow_none=True,
                              metadata={"description": "Present only where the caller may see "
                                                       "it; every such read is logged."})
-    history = fields.List(fields.Nested(HistoryEntrySchema))
+    history = fields.List(fields.Nested(HistoryEntrySchema),
+                          metadata={"description": "In the view of one incident."})
 
 
 class ReportResultSchema(Schema):
-    incident = fields.Nested(IncidentSchema)
-    duplicate_hints = fields.List(fields.Nested(DuplicateHintSchema))
+    incident = fields.Nested(IncidentSchema, required=True)
+    duplicate_hints = fields.List(fields.Nested(DuplicateHintSchema), required=True)
 
 
 class IncidentPageSchema(Schema):
-    items = fields.List(fields.Nested(IncidentSchema))
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+    items = fields.List(fields.Nested(IncidentSchema), required=True)
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
 
 
 class ContactAccessSchema(Schema):
-    user = fields.String()
-    role = fields.String()
-    organisation = fields.String()
-    purpose = fields.String()
-    at = fields.DateTime()
+    user = fields.String(required=True)
+    role = fields.String(required=True)
+    organisation = fields.String(required=True)
+    purpose = fields.String(required=True)
+    at = fields.DateTime(required=True)

@@ -1,4 +1,6 @@
-"""nameko entrypoints of the incidents service: validate, delegate to use_cases, serialise."""
+"""nameko entrypoints of the incidents service. Every RPC: who is calling, may they do this at
+all and see this incident (before the body is read: a refusal must not depend on, nor teach,
+what a valid body looks like), validate, use case, serialise."""
 import logging
 
 from nameko.timer import timer
@@ -93,6 +95,7 @@ class IncidentsService:
 
     @rpc
     def list_categories(self):
+        self.caller.current  # noqa: B018  (verifies the signed caller: deny by default)
         with self.db.session() as session:
             return CATEGORIES.dump(use_cases.list_categories(session))
 
@@ -101,11 +104,13 @@ class IncidentsService:
         """`request_key`: the client's idempotency key, if it sent one; otherwise the call chain's
         origin id, which a redelivered request keeps."""
         identity = self.caller.current
+        antenna = use_cases.authorise_report(identity)
         data = validated(REPORT, payload)
-        antenna = identity.antennas[0] if identity.antennas else ""
+        use_cases.check_request_key(request_key)
         with self.db.unit_of_work() as uow:
             key = f"{identity.user}:{request_key}" if request_key else uow.correlation_id
-            result = use_cases.report(uow, identity, data, self.clock(), antenna, key[:250])
+            result = use_cases.report(uow, identity, data, self.clock(), antenna, key[:250],
+                                      use_cases.request_fingerprint(payload))
         return REPORT_RESULT.dump(result)
 
     @rpc
@@ -117,6 +122,7 @@ class IncidentsService:
     @rpc
     def list(self, query):
         identity = self.caller.current
+        use_cases.authorise_read(identity)
         data = validated(QUERY, query)
         with self.db.session() as session:
             page = use_cases.list_incidents(session, identity, data, self.clock())
@@ -125,22 +131,24 @@ class IncidentsService:
     @rpc
     def triage(self, incident_id, payload):
         identity = self.caller.current
-        data = validated(TRIAGE, payload)
         with self.db.unit_of_work() as uow:
-            view = use_cases.triage(uow, identity, int(incident_id), data, self.clock())
+            use_cases.incident_to_change(uow.session, identity, incident_id)
+            data = validated(TRIAGE, payload)
+            view = use_cases.triage(uow, identity, incident_id, data, self.clock())
         return INCIDENT.dump(view)
 
     @rpc
     def change_status(self, incident_id, payload):
         identity = self.caller.current
-        data = validated(STATUS_CHANGE, payload)
         with self.db.unit_of_work() as uow:
-            view = use_cases.change_status(uow, identity, int(incident_id), data, self.clock())
+            use_cases.incident_to_change(uow.session, identity, incident_id)
+            data = validated(STATUS_CHANGE, payload)
+            view = use_cases.change_status(uow, identity, incident_id, data, self.clock())
         return INCIDENT.dump(view)
 
     @rpc
     def duplicate_hints(self, payload):
-        self.caller.current.require_role(*domain.READERS)
+        use_cases.authorise_read(self.caller.current)
         data = validated(HINTS_QUERY, payload)
         with self.db.session() as session:
             hints = use_cases.duplicate_hints(session, data["category"], data["location"],
@@ -152,7 +160,7 @@ class IncidentsService:
         identity = self.caller.current
         with self.db.session() as session:
             return ACCESS_LOG.dump(use_cases.contact_access_log(session, identity,
-                                                                int(incident_id)))
+                                                                incident_id))
 
     @timer(interval=3600)
     def purge_expired_contacts(self):

@@ -1,10 +1,13 @@
 """What the incidents service does, one function per command or query: load through the unit of
 work, decide with the pure domain, save and emit. Entry points in service.py stay thin."""
+import hashlib
+import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from services.incidents import domain
 from services.incidents.models import (
@@ -17,8 +20,16 @@ from services.incidents.models import (
 )
 from services.incidents.reference import categories_reference, phenomena_reference
 from shared.clock import as_utc
-from shared.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from shared.errors import (
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+    has_nul,
+)
 from shared.events import Rejected
+from shared.fields import record_id
 from shared.identity import Identity
 
 EVENT_FACTS = ("incident_id", "ticket", "category", "parent_category", "phenomenon", "zone",
@@ -184,29 +195,99 @@ def duplicate_hints(session, category_code: str, location: dict, now: datetime) 
                                   location.get("lon"), now, candidates)
 
 
-def report(uow, identity: Identity, data: dict, now: datetime, antenna_id: str,
-           request_key: str | None = None) -> dict:
-    """Report an incident. A `request_key` seen before returns that report's incident instead of
-    creating a second one (a redelivered RPC request, a client retrying)."""
+# -- who may do what, checked before the request's body is read ---------------------------------
+
+def authorise_report(identity: Identity) -> str:
+    """May this caller report at all, and for which antenna (the one it reports for)."""
     if not identity.has_role(*domain.REPORTERS):
         raise Forbidden(f"Role '{identity.role}' may not report incidents.")
+    antenna = identity.antennas[0] if identity.antennas else ""
+    identity.require_antenna(antenna)
+    return antenna
+
+
+def authorise_read(identity: Identity) -> None:
+    if identity.role not in domain.READERS:
+        raise Forbidden(f"Role '{identity.role}' may not read incidents.")
+
+
+def incident_to_change(session, identity: Identity, incident_id) -> tuple[Incident, Category]:
+    """May this caller change incidents at all (403), and this one (404); locked for the change."""
+    identity.require_role(*domain.TRIAGERS)
+    return _load_for_update(session, identity, incident_id)
+
+
+# -- reporting --------------------------------------------------------------------------------
+
+def check_request_key(request_key) -> None:
+    """The client's Idempotency-Key, if any: 1 to 100 characters."""
+    if request_key is not None and not (isinstance(request_key, str) and not has_nul(request_key)
+                                        and 1 <= len(request_key) <= 100):
+        raise ValidationFailed("Invalid Idempotency-Key.",
+                               {"Idempotency-Key": ["Between 1 and 100 characters."]})
+
+
+def request_fingerprint(payload: dict) -> str:
+    """What a request said, so a reused Idempotency-Key with another request is recognised
+    (the IETF Idempotency-Key draft's fingerprint): SHA-256 of the body in canonical JSON."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _earlier_report(uow, identity: Identity, request_key: str, fingerprint: str | None,
+                    now: datetime) -> dict | None:
+    session = uow.session
+    earlier = session.scalars(select(Incident).where(Incident.request_key == request_key)
+                              ).first()
+    if earlier is None:
+        return None
+    if fingerprint and earlier.request_fingerprint and \
+            earlier.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for a different report; use a new key for a new "
+            "report.", {"Idempotency-Key": [f"Already used for {earlier.ticket}, with another "
+                                            "body."]})
+    category = session.get(Category, earlier.category_code)
+    view = incident_view(session, earlier, category, identity, now, with_history=True,
+                         purpose="intake (repeated request)")
+    uow.commit()
+    return {"incident": view, "duplicate_hints": []}
+
+
+def report(uow, identity: Identity, data: dict, now: datetime, antenna_id: str,
+           request_key: str | None = None, fingerprint: str | None = None) -> dict:
+    """Report an incident. A `request_key` seen before returns that report's incident instead of
+    creating a second one (a redelivered RPC request, a client retrying), provided the request
+    is the same (`fingerprint`); concurrent retries get the incident the first one created."""
+    authorise_report(identity)
     identity.require_antenna(antenna_id)
     session = uow.session
     if request_key:
-        earlier = session.scalars(select(Incident).where(Incident.request_key == request_key)
-                                  ).first()
+        earlier = _earlier_report(uow, identity, request_key, fingerprint, now)
         if earlier is not None:
-            category = session.get(Category, earlier.category_code)
-            view = incident_view(session, earlier, category, identity, now, with_history=True,
-                                 purpose="intake (repeated request)")
-            uow.commit()
-            return {"incident": view, "duplicate_hints": []}
+            return earlier
+    try:
+        return _new_report(uow, identity, data, now, antenna_id, request_key, fingerprint)
+    except IntegrityError:
+        # Another request with this key committed first (PostgreSQL made this insert wait for
+        # it, then refused the duplicate key): answer with what that one created.
+        session.rollback()
+        earlier = _earlier_report(uow, identity, request_key, fingerprint, now) \
+            if request_key else None
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _new_report(uow, identity: Identity, data: dict, now: datetime, antenna_id: str,
+                request_key: str | None, fingerprint: str | None) -> dict:
+    session = uow.session
     category = _leaf_category(session, data["category"])
     location, reporter = data["location"], data.get("reporter") or {}
     hints = duplicate_hints(session, category.code, location, now)
     incident = Incident(
         ticket=next_ticket(session, now.astimezone(domain.BRUSSELS).year),
-        request_key=request_key,
+        request_key=request_key, request_fingerprint=fingerprint if request_key else None,
         antenna_id=antenna_id, category_code=category.code, description=data["description"],
         address=location["address"], street_key=domain.street_key(location["address"]),
         lat=location.get("lat"), lon=location.get("lon"),
@@ -220,7 +301,7 @@ def report(uow, identity: Identity, data: dict, now: datetime, antenna_id: str,
         consent_police=bool(reporter.get("share_with_police")),
     )
     session.add(incident)
-    session.flush()
+    session.flush()  # a concurrent request with the same key fails here (IntegrityError)
     session.add(IncidentHistory(incident_id=incident.id, from_status=None, to_status=domain.NEW,
                                 partner=incident.partner, actor=identity.user,
                                 actor_role=identity.role, at=now))
@@ -234,7 +315,8 @@ def report(uow, identity: Identity, data: dict, now: datetime, antenna_id: str,
     return {"incident": view, "duplicate_hints": hints}
 
 
-def _load_for_update(session, identity: Identity, incident_id: int) -> tuple[Incident, Category]:
+def _load_for_update(session, identity: Identity, incident_id) -> tuple[Incident, Category]:
+    incident_id = record_id(incident_id, NotFound("No such incident."))
     incident = session.scalars(
         select(Incident).where(Incident.id == incident_id).with_for_update()).first()
     if incident is None or incident.antenna_id not in identity.antennas:
@@ -243,8 +325,13 @@ def _load_for_update(session, identity: Identity, incident_id: int) -> tuple[Inc
 
 
 def _find(session, identity: Identity, key) -> tuple[Incident, Category]:
-    column = Incident.ticket if isinstance(key, str) and not key.isdigit() else Incident.id
-    incident = session.scalars(select(Incident).where(column == key)).first()
+    if has_nul(key):
+        raise NotFound("No such incident.")
+    if isinstance(key, str) and not key.isdigit():
+        where = Incident.ticket == key
+    else:
+        where = Incident.id == record_id(key, NotFound("No such incident."))
+    incident = session.scalars(select(Incident).where(where)).first()
     if incident is None or incident.antenna_id not in identity.antennas:
         raise NotFound("No such incident.")
     category = session.get(Category, incident.category_code)
@@ -268,9 +355,8 @@ def _record(session, incident, identity, from_status, to_status, now, note=None)
 
 
 def triage(uow, identity: Identity, incident_id: int, data: dict, now: datetime) -> dict:
-    identity.require_role(*domain.TRIAGERS)
     session = uow.session
-    incident, category = _load_for_update(session, identity, incident_id)
+    incident, category = incident_to_change(session, identity, incident_id)
     try:
         domain.check_transition(incident.status, domain.TRIAGED)
     except domain.TransitionRefused as exc:
@@ -296,9 +382,8 @@ def triage(uow, identity: Identity, incident_id: int, data: dict, now: datetime)
 
 def change_status(uow, identity: Identity, incident_id: int, data: dict, now: datetime,
                   ) -> dict:
-    identity.require_role(*domain.TRIAGERS)
     session = uow.session
-    incident, category = _load_for_update(session, identity, incident_id)
+    incident, category = incident_to_change(session, identity, incident_id)
     target = data["status"]
     if target == domain.TRIAGED:
         raise InvalidTransition("Use triage to triage an incident.")
@@ -336,8 +421,7 @@ def change_status(uow, identity: Identity, incident_id: int, data: dict, now: da
 
 
 def list_incidents(session, identity: Identity, query: dict, now: datetime) -> dict:
-    if identity.role not in domain.READERS:
-        raise Forbidden(f"Role '{identity.role}' may not read incidents.")
+    authorise_read(identity)
     statement = select(Incident, Category).join(Category).where(
         Incident.antenna_id.in_(identity.antennas))
     if identity.role == "tags":
@@ -380,10 +464,10 @@ def purge_contacts(session, now: datetime, retention_days: int) -> int:
     return len(incidents)
 
 
-def contact_access_log(session, identity: Identity, incident_id: int) -> list[dict]:
+def contact_access_log(session, identity: Identity, incident_id) -> list[dict]:
     """Who read this incident's citizen contact (auditor, admin)."""
     identity.require_role("auditor", "admin")
-    incident = session.get(Incident, incident_id)
+    incident = session.get(Incident, record_id(incident_id, NotFound("No such incident.")))
     if incident is None or incident.antenna_id not in identity.antennas:
         raise NotFound("No such incident.")
     return [{"user": row.user, "role": row.role, "organisation": row.organisation,

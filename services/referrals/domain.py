@@ -117,6 +117,14 @@ def may_read_content(role: str, organisation: str, sender_org: str, receiver_org
     return role in CASEWORK_ROLES and party(organisation, sender_org, receiver_org)
 
 
+SENDER_ROLES = frozenset({"desk", "street_worker", "mediator", "police", "warden"})
+
+
+def may_send_any(role: str) -> bool:
+    """May send a referral of some kind (wardens: situations only, see `may_send`)."""
+    return role in SENDER_ROLES
+
+
 def may_send(role: str, subject: str) -> bool:
     """Wardens signal situations only; they handle no personal data."""
     if role == "warden":

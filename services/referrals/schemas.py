@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from services.referrals import domain
+from shared.fields import Offset, RecordId
 
 
 class ReferralConsentSchema(Schema):
@@ -55,7 +56,7 @@ class ReferralQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(domain.STATUSES))
     reason = fields.String(validate=validate.OneOf(domain.REASONS))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
 
 class PartnerServiceUpdateSchema(Schema):
@@ -70,63 +71,86 @@ class PartnerServiceUpdateSchema(Schema):
 
 
 class AuditQuerySchema(Schema):
-    referral_id = fields.Integer()
+    referral_id = RecordId()
     user = fields.String(validate=validate.Length(max=100))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
 
 # -- outputs ----------------------------------------------------------------------------------
+# Every field an answer always carries is `required`, nested values have their own schema.
 
 class PartnerServiceSchema(Schema):
-    code = fields.String()
-    organisation = fields.String()
-    organisation_name = fields.String()
-    name = fields.String()
-    accepts = fields.List(fields.String())
-    address = fields.String()
-    phone = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    schedule = fields.String(allow_none=True)
-    active = fields.Boolean()
+    code = fields.String(required=True)
+    organisation = fields.String(required=True)
+    organisation_name = fields.String(required=True)
+    name = fields.String(required=True)
+    accepts = fields.List(fields.String(validate=validate.OneOf(domain.REASONS)), required=True)
+    address = fields.String(required=True)
+    phone = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+    schedule = fields.String(required=True, allow_none=True)
+    active = fields.Boolean(required=True)
+
+
+class PersonIdentityViewSchema(Schema):
+    name = fields.String(required=True)
+    phone = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+
+
+class ReferralConsentViewSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(domain.CONSENT_KINDS))
+    given_at = fields.DateTime(required=True, allow_none=True)
+    expires_at = fields.DateTime(required=True, allow_none=True)
+    withdrawn_at = fields.DateTime(required=True, allow_none=True)
+
+
+class ReferralContentSchema(Schema):
+    message = fields.String(required=True, allow_none=True)
+    client_key = fields.String(required=True, allow_none=True)
+    identity = fields.Nested(PersonIdentityViewSchema, required=True, allow_none=True)
+    legal_reference = fields.String(required=True, allow_none=True)
+    decline_reason = fields.String(required=True, allow_none=True)
+    consent = fields.Nested(ReferralConsentViewSchema, required=True, allow_none=True)
 
 
 class ReferralSchema(Schema):
-    id = fields.Integer()
-    sender_org = fields.String()
-    receiver_org = fields.String()
-    receiver_service = fields.String()
-    subject = fields.String()
-    reason = fields.String()
-    urgency = fields.String()
-    status = fields.String()
-    outcome = fields.String(allow_none=True)
-    successful = fields.Boolean()
-    sent_at = fields.DateTime()
-    answered_at = fields.DateTime(allow_none=True)
-    contact_made_at = fields.DateTime(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
-    basis = fields.String(metadata={"description": "consent, a legal basis, or none "
-                                                   "(situation)"})
-    redacted = fields.Boolean()
-    content = fields.Dict(allow_none=True, metadata={
+    id = fields.Integer(required=True)
+    sender_org = fields.String(required=True)
+    receiver_org = fields.String(required=True)
+    receiver_service = fields.String(required=True)
+    subject = fields.String(required=True, validate=validate.OneOf(domain.SUBJECTS))
+    reason = fields.String(required=True, validate=validate.OneOf(domain.REASONS))
+    urgency = fields.String(required=True, validate=validate.OneOf(domain.URGENCIES))
+    status = fields.String(required=True, validate=validate.OneOf(domain.STATUSES))
+    outcome = fields.String(required=True, allow_none=True)
+    successful = fields.Boolean(required=True)
+    sent_at = fields.DateTime(required=True)
+    answered_at = fields.DateTime(required=True, allow_none=True)
+    contact_made_at = fields.DateTime(required=True, allow_none=True)
+    closed_at = fields.DateTime(required=True, allow_none=True)
+    basis = fields.String(required=True, metadata={"description": "consent, a legal basis, or "
+                                                                  "none (situation)"})
+    redacted = fields.Boolean(required=True)
+    content = fields.Nested(ReferralContentSchema, required=True, allow_none=True, metadata={
         "description": "Message, client key, identity, consent, decline reason: only for the "
                        "sending and receiving organisations; every read is logged."})
 
 
 class ReferralPageSchema(Schema):
-    items = fields.List(fields.Nested(ReferralSchema))
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
+    items = fields.List(fields.Nested(ReferralSchema), required=True)
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
 
 
 class AccessLogEntrySchema(Schema):
-    referral_id = fields.Integer(allow_none=True)
-    user = fields.String()
-    role = fields.String()
-    organisation = fields.String()
-    action = fields.String()
-    purpose = fields.String()
-    granted = fields.Boolean()
-    at = fields.DateTime()
+    referral_id = fields.Integer(required=True, allow_none=True)
+    user = fields.String(required=True)
+    role = fields.String(required=True)
+    organisation = fields.String(required=True)
+    action = fields.String(required=True)
+    purpose = fields.String(required=True)
+    granted = fields.Boolean(required=True)
+    at = fields.DateTime(required=True)

@@ -1,5 +1,7 @@
-"""nameko entrypoints of the referrals service: validate, delegate to use_cases, serialise.
-Every permission is checked in use_cases, here in the service, not only in the gateway."""
+"""nameko entrypoints of the referrals service. Every RPC: who is calling, may they do this at
+all and see this referral (before the body is read; refusals logged), validate, use case,
+serialise. Every permission is checked in use_cases, here in the service, not only in the
+gateway."""
 import logging
 
 from nameko.timer import timer
@@ -47,61 +49,67 @@ class ReferralsService:
     @rpc
     def update_partner_service(self, code, payload):
         identity = self.caller.current
-        data = validated(PARTNER_UPDATE, payload)
         with self.db.unit_of_work() as uow:
+            use_cases.partner_service_to_change(uow.session, identity, code)
+            data = validated(PARTNER_UPDATE, payload)
             return PARTNER.dump(use_cases.update_partner_service(uow, identity, str(code), data))
 
     @rpc
     def send(self, payload):
         identity = self.caller.current
-        data = validated(SEND, payload)
         with self.db.unit_of_work() as uow:
+            use_cases.authorise_send(uow, identity, self.clock())
+            data = validated(SEND, payload)
             return REFERRAL.dump(use_cases.send(uow, identity, data, self.clock()))
 
     @rpc
     def list(self, query):
         identity = self.caller.current
-        data = validated(QUERY, query)
         with self.db.unit_of_work() as uow:
+            use_cases.authorise_list(uow, identity, self.clock())
+            data = validated(QUERY, query)
             return PAGE.dump(use_cases.list_referrals(uow, identity, data, self.clock()))
 
     @rpc
     def get(self, referral_id):
         identity = self.caller.current
         with self.db.unit_of_work() as uow:
-            return REFERRAL.dump(use_cases.get(uow, identity, int(referral_id), self.clock()))
+            return REFERRAL.dump(use_cases.get(uow, identity, referral_id, self.clock()))
 
-    def _act(self, command, schema, referral_id, payload):
+    def _act(self, action, command, schema, referral_id, payload):
         identity = self.caller.current
-        data = validated(schema, payload)
         with self.db.unit_of_work() as uow:
-            return REFERRAL.dump(command(uow, identity, int(referral_id), data, self.clock()))
+            use_cases.referral_to_act_on(uow, identity, referral_id, action, self.clock())
+            data = validated(schema, payload)
+            return REFERRAL.dump(command(uow, identity, referral_id, data, self.clock()))
 
     @rpc
     def accept(self, referral_id, payload):
-        return self._act(use_cases.accept, EMPTY, referral_id, payload)
+        return self._act("accept", use_cases.accept, EMPTY, referral_id, payload)
 
     @rpc
     def decline(self, referral_id, payload):
-        return self._act(use_cases.decline, DECLINE, referral_id, payload)
+        return self._act("decline", use_cases.decline, DECLINE, referral_id, payload)
 
     @rpc
     def contact_made(self, referral_id, payload):
-        return self._act(use_cases.contact_made, EMPTY, referral_id, payload)
+        return self._act("contact_made", use_cases.contact_made, EMPTY, referral_id, payload)
 
     @rpc
     def close(self, referral_id, payload):
-        return self._act(use_cases.close, CLOSE, referral_id, payload)
+        return self._act("close", use_cases.close, CLOSE, referral_id, payload)
 
     @rpc
     def withdraw_consent(self, referral_id, payload):
-        return self._act(use_cases.withdraw_consent, EMPTY, referral_id, payload)
+        return self._act("withdraw_consent", use_cases.withdraw_consent, EMPTY, referral_id,
+                         payload)
 
     @rpc
     def audit(self, query):
         identity = self.caller.current
-        data = validated(AUDIT_QUERY, query)
         with self.db.unit_of_work() as uow:
+            use_cases.authorise_audit(uow, identity, self.clock())
+            data = validated(AUDIT_QUERY, query)
             return AUDIT.dump(use_cases.audit_log(uow, identity, data, self.clock()))
 
     @timer(interval=3600)

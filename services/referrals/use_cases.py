@@ -14,7 +14,9 @@ from shared.errors import (
     LisaError,
     NotFound,
     ValidationFailed,
+    has_nul,
 )
+from shared.fields import record_id
 from shared.identity import Identity
 from shared.reference import partners
 from shared.sealing import reseal, seal, unseal
@@ -71,11 +73,19 @@ def list_partners(session, identity: Identity) -> list[dict]:
         select(PartnerService).order_by(PartnerService.organisation, PartnerService.code))]
 
 
-def update_partner_service(uow, identity: Identity, code: str, data: dict) -> dict:
+def partner_service_to_change(session, identity: Identity, code: str) -> PartnerService:
+    """Admins only (403), an existing service (404): asked before the body is read."""
     identity.require_role("admin")
-    service = uow.session.get(PartnerService, code)
+    code = str(code)
+    service = session.get(PartnerService, code) if len(code) <= 50 and not has_nul(code) \
+        else None
     if service is None:
         raise NotFound("No such partner service.")
+    return service
+
+
+def update_partner_service(uow, identity: Identity, code: str, data: dict) -> dict:
+    service = partner_service_to_change(uow.session, identity, code)
     for key in ("name", "address", "phone", "email", "schedule", "active"):
         if key in data:
             setattr(service, key, data[key])
@@ -134,6 +144,14 @@ def _facts(referral: Referral, at: datetime) -> dict:
 
 
 # -- commands -------------------------------------------------------------------------------------
+
+def authorise_send(uow, identity: Identity, now: datetime) -> None:
+    """May this caller send referrals at all: asked before the body is read; a refusal is
+    logged."""
+    if not domain.may_send_any(identity.role):
+        _refuse(uow, identity, None, "send", now,
+                Forbidden(f"Role '{identity.role}' may not send referrals."))
+
 
 def send(uow, identity: Identity, data: dict, now: datetime) -> dict:
     """Send a referral; a refused one (no basis, expired consent, wrong receiver, a role that
@@ -197,6 +215,10 @@ def _send(uow, identity: Identity, data: dict, now: datetime) -> dict:
 
 def _load(uow, identity: Identity, referral_id: int, action: str, now: datetime,
           for_update: bool = False) -> Referral:
+    try:
+        referral_id = record_id(referral_id, NotFound("No such referral."))
+    except NotFound as error:  # no record can have that id; logged without it
+        _refuse(uow, identity, None, action, now, error)
     query = select(Referral).where(Referral.id == referral_id)
     if for_update:
         query = query.with_for_update()
@@ -215,11 +237,43 @@ def get(uow, identity: Identity, referral_id: int, now: datetime) -> dict:
     return view
 
 
-def _answer(uow, identity, referral_id, target, now, action):
+def _is_receiver(identity: Identity, referral: Referral) -> bool:
+    return domain.may_answer(identity.role, identity.organisation, referral.receiver_org)
+
+
+def _is_sender(identity: Identity, referral: Referral) -> bool:
+    return identity.role in domain.METADATA_ROLES and identity.organisation == referral.sender_org
+
+
+def _holds_content(identity: Identity, referral: Referral) -> bool:
+    return domain.may_read_content(identity.role, identity.organisation, referral.sender_org,
+                                   referral.receiver_org)
+
+
+# action -> who may take it, and what the others are told
+MAY_ACT = {
+    "accept": (_is_receiver, "Only the receiving organisation answers a referral."),
+    "decline": (_is_receiver, "Only the receiving organisation answers a referral."),
+    "contact_made": (_is_receiver, "Only the receiving organisation answers a referral."),
+    "close": (lambda i, r: _is_receiver(i, r) or _is_sender(i, r),
+              "Only the receiver closes; the sender may withdraw."),
+    "withdraw_consent": (_holds_content, "Only the two organisations record a withdrawal."),
+}
+
+
+def referral_to_act_on(uow, identity: Identity, referral_id, action: str, now: datetime
+                       ) -> Referral:
+    """May this caller see this referral (404) and take this action on it at all (403): asked
+    by the entrypoints before the body is read, and by the commands; refusals are logged."""
     referral = _load(uow, identity, referral_id, action, now, for_update=True)
-    if not domain.may_answer(identity.role, identity.organisation, referral.receiver_org):
-        _refuse(uow, identity, referral_id, action, now,
-                Forbidden("Only the receiving organisation answers a referral."))
+    may, refusal = MAY_ACT[action]
+    if not may(identity, referral):
+        _refuse(uow, identity, referral.id, action, now, Forbidden(refusal))
+    return referral
+
+
+def _answer(uow, identity, referral_id, target, now, action):
+    referral = referral_to_act_on(uow, identity, referral_id, action, now)
     try:
         domain.check_transition(referral.status, target)
     except domain.RuleViolation as exc:
@@ -252,12 +306,9 @@ def contact_made(uow, identity, referral_id, data, now) -> dict:
 
 def close(uow, identity, referral_id, data, now) -> dict:
     """The receiver closes with an outcome; the sender may only withdraw an unanswered one."""
-    referral = _load(uow, identity, referral_id, "close", now, for_update=True)
-    is_receiver = domain.may_answer(identity.role, identity.organisation, referral.receiver_org)
-    is_sender = identity.role in domain.METADATA_ROLES and \
-        identity.organisation == referral.sender_org
-    if not (is_receiver or (is_sender and data["outcome"] == "withdrawn")):
-        _refuse(uow, identity, referral_id, "close", now,
+    referral = referral_to_act_on(uow, identity, referral_id, "close", now)
+    if not (_is_receiver(identity, referral) or data["outcome"] == "withdrawn"):
+        _refuse(uow, identity, referral.id, "close", now,
                 Forbidden("Only the receiver closes; the sender may withdraw."))
     try:
         domain.check_transition(referral.status, domain.CLOSED)
@@ -290,11 +341,7 @@ def _redact(referral: Referral, cause: str, now: datetime) -> None:
 
 def withdraw_consent(uow, identity, referral_id, data, now) -> dict:
     """The person withdrew consent: the personal content goes, everywhere, now."""
-    referral = _load(uow, identity, referral_id, "withdraw_consent", now, for_update=True)
-    if not domain.may_read_content(identity.role, identity.organisation, referral.sender_org,
-                                   referral.receiver_org):
-        _refuse(uow, identity, referral_id, "withdraw_consent", now,
-                Forbidden("Only the two organisations record a withdrawal."))
+    referral = referral_to_act_on(uow, identity, referral_id, "withdraw_consent", now)
     if referral.consent_kind is None:
         raise InvalidTransition("This referral does not rest on consent.")
     if referral.consent_withdrawn_at is not None:
@@ -313,10 +360,19 @@ def withdraw_consent(uow, identity, referral_id, data, now) -> dict:
 
 # -- queries ------------------------------------------------------------------------------------
 
-def list_referrals(uow, identity: Identity, query: dict, now: datetime) -> dict:
-    """Metadata only; content is read one referral at a time (and logged)."""
+def authorise_list(uow, identity: Identity, now: datetime) -> None:
     if identity.role not in domain.METADATA_ROLES | {"coordinator", "auditor", "admin"}:
         _refuse(uow, identity, None, "list", now, Forbidden("You may not read referrals."))
+
+
+def authorise_audit(uow, identity: Identity, now: datetime) -> None:
+    if identity.role != "auditor":
+        _refuse(uow, identity, None, "audit", now, Forbidden("Auditors only."))
+
+
+def list_referrals(uow, identity: Identity, query: dict, now: datetime) -> dict:
+    """Metadata only; content is read one referral at a time (and logged)."""
+    authorise_list(uow, identity, now)
     statement = select(Referral).where(Referral.antenna_id.in_(identity.antennas))
     own = identity.organisation
     if identity.role in domain.METADATA_ROLES:
@@ -336,8 +392,7 @@ def list_referrals(uow, identity: Identity, query: dict, now: datetime) -> dict:
 
 
 def audit_log(uow, identity: Identity, query: dict, now: datetime) -> list[dict]:
-    if identity.role != "auditor":
-        _refuse(uow, identity, None, "audit", now, Forbidden("Auditors only."))
+    authorise_audit(uow, identity, now)
     statement = select(AccessLog)
     if "referral_id" in query:
         statement = statement.where(AccessLog.referral_id == query["referral_id"])

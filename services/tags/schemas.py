@@ -3,6 +3,7 @@ from marshmallow import Schema, fields, post_load, validate
 
 from services.incidents.schemas import LocationSchema
 from services.tags import domain
+from shared.fields import Offset, RecordId
 
 PHOTO_REFERENCE = validate.Regexp(r"^[A-Za-z0-9._:/-]{1,200}$",
                                   error="A photo reference (file name or URL path).")
@@ -69,12 +70,12 @@ class JobQuerySchema(Schema):
     neighbourhood = fields.String(validate=validate.Length(max=100))
     ownership = fields.String(validate=validate.OneOf(domain.OWNERSHIPS))
     content = fields.String(validate=validate.OneOf(domain.CONTENTS))
-    incident_id = fields.Integer()
+    incident_id = RecordId()
     overdue = fields.Boolean()
     recurrence = fields.Boolean()
     scheduled_for = fields.Date()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = Offset()
 
     @post_load
     def no_blank_filters(self, data, **kwargs):
@@ -95,82 +96,105 @@ class PlanQuerySchema(Schema):
 
 
 # -- outputs ----------------------------------------------------------------------------------
+# Every field an answer always carries is `required`, nested values have their own schema.
 
 class SiteSchema(Schema):
-    id = fields.Integer()
-    address = fields.String()
-    lat = fields.Float(allow_none=True)
-    lon = fields.Float(allow_none=True)
-    neighbourhood = fields.String(allow_none=True)
-    removals = fields.Integer()
-    last_removal_at = fields.DateTime(allow_none=True)
+    id = fields.Integer(required=True)
+    address = fields.String(required=True)
+    lat = fields.Float(required=True, allow_none=True)
+    lon = fields.Float(required=True, allow_none=True)
+    neighbourhood = fields.String(required=True, allow_none=True)
+    removals = fields.Integer(required=True)
+    last_removal_at = fields.DateTime(required=True, allow_none=True)
 
 
 class JobHistorySchema(Schema):
-    from_status = fields.String(allow_none=True)
-    to_status = fields.String()
-    actor = fields.String()
-    actor_role = fields.String()
-    at = fields.DateTime()
-    note = fields.String(allow_none=True)
+    from_status = fields.String(required=True, allow_none=True)
+    to_status = fields.String(required=True)
+    actor = fields.String(required=True)
+    actor_role = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    note = fields.String(required=True, allow_none=True)
+
+
+class OwnerConsentViewSchema(Schema):
+    owner = fields.String(required=True)
+    given_at = fields.DateTime(required=True)
+    waiver_reference = fields.String(required=True)
+    recorded_by = fields.String(required=True, allow_none=True)
+
+
+class CompletionViewSchema(Schema):
+    removed_m2 = fields.Float(required=True)
+    method = fields.String(required=True, validate=validate.OneOf(domain.METHODS))
+    minutes_spent = fields.Integer(required=True)
+    crew = fields.List(fields.String(), required=True)
+    completed_at = fields.DateTime(required=True)
 
 
 class JobSchema(Schema):
-    id = fields.Integer()
-    incident_id = fields.Integer(allow_none=True)
-    site = fields.Nested(SiteSchema)
-    surface = fields.String()
-    area_m2 = fields.Float()
-    height_m = fields.Float()
-    needs_equipment = fields.Boolean()
-    ownership = fields.String()
-    content = fields.String()
-    photos = fields.List(fields.String())
-    notes = fields.String(allow_none=True)
-    status = fields.String()
-    priority = fields.Integer()
-    due_at = fields.DateTime(allow_none=True)
-    overdue = fields.Boolean()
-    recurrence = fields.Boolean()
-    estimated_minutes = fields.Integer()
-    consent = fields.Dict(allow_none=True)
-    scheduled_for = fields.Date(allow_none=True)
-    scheduled_crew = fields.List(fields.String())
-    completion = fields.Dict(allow_none=True)
-    reject_reason = fields.String(allow_none=True)
-    cancel_reason = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    history = fields.List(fields.Nested(JobHistorySchema))
+    id = fields.Integer(required=True)
+    incident_id = fields.Integer(required=True, allow_none=True)
+    site = fields.Nested(SiteSchema, required=True)
+    surface = fields.String(required=True, validate=validate.OneOf(domain.SURFACES))
+    area_m2 = fields.Float(required=True)
+    height_m = fields.Float(required=True)
+    needs_equipment = fields.Boolean(required=True)
+    ownership = fields.String(required=True, validate=validate.OneOf(domain.OWNERSHIPS))
+    content = fields.String(required=True, validate=validate.OneOf(domain.CONTENTS))
+    photos = fields.List(fields.String(), required=True)
+    notes = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(domain.STATUSES))
+    priority = fields.Integer(required=True)
+    due_at = fields.DateTime(required=True, allow_none=True)
+    overdue = fields.Boolean(required=True)
+    recurrence = fields.Boolean(required=True)
+    estimated_minutes = fields.Integer(required=True)
+    consent = fields.Nested(OwnerConsentViewSchema, required=True, allow_none=True)
+    scheduled_for = fields.Date(required=True, allow_none=True)
+    scheduled_crew = fields.List(fields.String(), required=True)
+    completion = fields.Nested(CompletionViewSchema, required=True, allow_none=True)
+    reject_reason = fields.String(required=True, allow_none=True)
+    cancel_reason = fields.String(required=True, allow_none=True)
+    created_at = fields.DateTime(required=True)
+    history = fields.List(fields.Nested(JobHistorySchema),
+                          metadata={"description": "In the view of one job."})
 
 
 class JobPageSchema(Schema):
-    items = fields.List(fields.Nested(JobSchema))
-    total = fields.Integer()
-    limit = fields.Integer()
-    offset = fields.Integer()
-    open_m2 = fields.Float()
+    items = fields.List(fields.Nested(JobSchema), required=True)
+    total = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    offset = fields.Integer(required=True)
+    open_m2 = fields.Float(required=True)
 
 
 class PlanVisitSchema(Schema):
-    order = fields.Integer()
-    job_id = fields.Integer()
-    neighbourhood = fields.String(allow_none=True)
-    address = fields.String()
-    start = fields.String()
-    travel_minutes = fields.Integer()
-    on_site_minutes = fields.Integer()
-    area_m2 = fields.Float()
-    priority = fields.Integer()
-    due_at = fields.String(allow_none=True)
+    order = fields.Integer(required=True)
+    job_id = fields.Integer(required=True)
+    neighbourhood = fields.String(required=True, allow_none=True)
+    address = fields.String(required=True)
+    start = fields.String(required=True, metadata={"description": "HH:MM, Brussels time."})
+    travel_minutes = fields.Integer(required=True)
+    on_site_minutes = fields.Integer(required=True)
+    area_m2 = fields.Float(required=True)
+    priority = fields.Integer(required=True)
+    due_at = fields.String(required=True, allow_none=True,
+                           metadata={"description": "ISO 8601 date and time."})
+
+
+class LeftOutSchema(Schema):
+    job_id = fields.Integer(required=True)
+    reason = fields.String(required=True)
 
 
 class PlanSchema(Schema):
-    date = fields.Date()
-    crew = fields.List(fields.String())
-    visits = fields.List(fields.Nested(PlanVisitSchema))
-    left_out = fields.List(fields.Dict())
-    minutes_available = fields.Integer()
-    minutes_planned = fields.Integer()
-    travel_minutes = fields.Integer()
-    m2_capacity = fields.Float()
-    m2_planned = fields.Float()
+    date = fields.Date(required=True)
+    crew = fields.List(fields.String(), required=True)
+    visits = fields.List(fields.Nested(PlanVisitSchema), required=True)
+    left_out = fields.List(fields.Nested(LeftOutSchema), required=True)
+    minutes_available = fields.Integer(required=True)
+    minutes_planned = fields.Integer(required=True)
+    travel_minutes = fields.Integer(required=True)
+    m2_capacity = fields.Float(required=True)
+    m2_planned = fields.Float(required=True)

@@ -1,5 +1,6 @@
-"""nameko entrypoints of the tags service (graffiti removal): validate, delegate to use_cases,
-serialise; event handlers create a job per graffiti incident."""
+"""nameko entrypoints of the tags service (graffiti removal). Every RPC: who is calling, may
+they do this at all and see this job (before the body is read), validate, use case, serialise;
+event handlers create a job per graffiti incident."""
 import logging
 
 from nameko.timer import timer
@@ -102,6 +103,7 @@ class TagsService:
     @rpc
     def list_jobs(self, query):
         identity = self.caller.current
+        use_cases.authorise_list(identity)
         data = validated(QUERY, query)
         with self.db.session() as session:
             return PAGE.dump(use_cases.list_jobs(session, identity, data, self.clock()))
@@ -110,20 +112,22 @@ class TagsService:
     def get_job(self, job_id):
         identity = self.caller.current
         with self.db.session() as session:
-            return JOB.dump(use_cases.get_job(session, identity, int(job_id), self.clock()))
+            return JOB.dump(use_cases.get_job(session, identity, job_id, self.clock()))
 
     @rpc
     def create_job(self, payload):
         identity = self.caller.current
+        use_cases.authorise_create(identity)
         data = validated(CREATE, payload)
         with self.db.unit_of_work() as uow:
             return JOB.dump(use_cases.create_job(uow, identity, data, self.clock()))
 
     def _change(self, command, schema, job_id, payload):
         identity = self.caller.current
-        data = validated(schema, payload)
         with self.db.unit_of_work() as uow:
-            return JOB.dump(command(uow, identity, int(job_id), data, self.clock()))
+            use_cases.job_to_change(uow.session, identity, job_id)
+            data = validated(schema, payload)
+            return JOB.dump(command(uow, identity, job_id, data, self.clock()))
 
     @rpc
     def assess(self, job_id, payload):
@@ -150,6 +154,7 @@ class TagsService:
     @rpc
     def plan(self, query):
         identity = self.caller.current
+        use_cases.authorise_plan(identity)
         data = validated(PLAN_QUERY, query)
         with self.db.session() as session:
             return PLAN.dump(use_cases.plan_day(session, identity, data["date"], data["crew"],

@@ -13,6 +13,7 @@ from services.tags.reference import legal_walls_reference
 from shared.calendar import BRUSSELS
 from shared.clock import as_utc
 from shared.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from shared.fields import record_id
 from shared.geo import address_key, degree_box, distance_m
 from shared.identity import Identity
 
@@ -171,10 +172,16 @@ def _new_job(uow, *, actor: str, role: str, antenna_id: str, location: dict, det
     return job
 
 
-def create_job(uow, identity: Identity, data: dict, now: datetime) -> dict:
+def authorise_create(identity: Identity) -> str:
+    """May this caller create jobs at all, and for which antenna; before the body is read."""
     identity.require_role(*CHANGERS)
     antenna = identity.antennas[0] if identity.antennas else ""
     identity.require_antenna(antenna)
+    return antenna
+
+
+def create_job(uow, identity: Identity, data: dict, now: datetime) -> dict:
+    antenna = authorise_create(identity)
     details = {k: v for k, v in data.items() if k != "site"}
     job = _new_job(uow, actor=identity.user, role=identity.role, antenna_id=antenna,
                    location=data["site"], details=details, now=now)
@@ -255,8 +262,8 @@ def job_facts(session, identity: Identity, job_id) -> dict:
 
 # -- changing jobs ------------------------------------------------------------------------------
 
-def _load(session, identity: Identity, job_id: int, for_update: bool = False) -> Job:
-    query = select(Job).where(Job.id == job_id)
+def _load(session, identity: Identity, job_id, for_update: bool = False) -> Job:
+    query = select(Job).where(Job.id == record_id(job_id, NotFound("No such removal job.")))
     if for_update:
         query = query.with_for_update()
     job = session.scalars(query).first()
@@ -265,8 +272,9 @@ def _load(session, identity: Identity, job_id: int, for_update: bool = False) ->
     return job
 
 
-def _load_for_change(session, identity: Identity, job_id: int) -> Job:
-    """Those who may not read the job learn nothing (404); readers who may not change it, 403."""
+def job_to_change(session, identity: Identity, job_id) -> Job:
+    """Those who may not read the job learn nothing (404); readers who may not change it, 403.
+    The entrypoints ask this before reading the body; the commands ask it again (one check)."""
     job = _load(session, identity, job_id, for_update=True)
     identity.require_role(*CHANGERS)
     return job
@@ -289,7 +297,7 @@ def _transition(session, job: Job, actor: str, role: str, target: str, now: date
 def assess(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> dict:
     """The crew's assessment on site: surface, area, height, ownership, content, photos."""
     session = uow.session
-    job = _load_for_change(session, identity, job_id)
+    job = job_to_change(session, identity, job_id)
     if job.status not in domain.OPEN_STATUSES:
         raise InvalidTransition(f"A {job.status} job cannot be changed.")
     merged = {"surface": job.surface, "area_m2": job.area_m2, "height_m": job.height_m,
@@ -320,7 +328,7 @@ def assess(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> d
 
 def record_consent(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> dict:
     session = uow.session
-    job = _load_for_change(session, identity, job_id)
+    job = job_to_change(session, identity, job_id)
     if not domain.needs_consent(job.ownership):
         raise InvalidTransition("Public property needs no owner consent.")
     if as_utc(data["given_at"]) > now:
@@ -337,7 +345,7 @@ def record_consent(uow, identity: Identity, job_id: int, data: dict, now: dateti
 
 def schedule(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> dict:
     session = uow.session
-    job = _load_for_change(session, identity, job_id)
+    job = job_to_change(session, identity, job_id)
     if domain.needs_consent(job.ownership) and job.consent_given_at is None:
         raise InvalidTransition("Private property: record the owner's consent first.")
     _transition(session, job, identity.user, identity.role, domain.SCHEDULED, now,
@@ -357,7 +365,7 @@ def schedule(uow, identity: Identity, job_id: int, data: dict, now: datetime) ->
 
 def complete(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> dict:
     session = uow.session
-    job = _load_for_change(session, identity, job_id)
+    job = job_to_change(session, identity, job_id)
     _transition(session, job, identity.user, identity.role, domain.DONE, now,
                 f"{data['removed_m2']:g} m2, {data['method']}")
     try:
@@ -387,7 +395,7 @@ def _cancel(uow, job: Job, actor: str, role: str, reason: str, now: datetime) ->
 
 
 def cancel(uow, identity: Identity, job_id: int, data: dict, now: datetime) -> dict:
-    job = _load_for_change(uow.session, identity, job_id)
+    job = job_to_change(uow.session, identity, job_id)
     _cancel(uow, job, identity.user, identity.role, data["reason"], now)
     return _done(uow, job, now)
 
@@ -421,9 +429,17 @@ def get_job(session, identity: Identity, job_id: int, now: datetime) -> dict:
     return job_view(session, _load(session, identity, job_id), now, with_history=True)
 
 
-def list_jobs(session, identity: Identity, query: dict, now: datetime) -> dict:
+def authorise_list(identity: Identity) -> None:
     if identity.role not in CHANGERS and identity.role != "desk":
         raise Forbidden(f"Role '{identity.role}' may not read removal jobs.")
+
+
+def authorise_plan(identity: Identity) -> None:
+    identity.require_role(*CHANGERS)
+
+
+def list_jobs(session, identity: Identity, query: dict, now: datetime) -> dict:
+    authorise_list(identity)
     statement = select(Job).join(Site).where(Job.antenna_id.in_(identity.antennas))
     if identity.role == "desk":
         statement = statement.where(Job.intake_organisation == identity.organisation,
@@ -450,7 +466,7 @@ def list_jobs(session, identity: Identity, query: dict, now: datetime) -> dict:
 
 def plan_day(session, identity: Identity, day: date, crew_names: list[str] | None,
              depot: tuple[float, float]) -> dict:
-    identity.require_role(*CHANGERS)
+    authorise_plan(identity)
     antenna = identity.antennas[0] if identity.antennas else ""
     members = session.scalars(select(CrewMember).where(CrewMember.antenna_id == antenna,
                                                        CrewMember.active)).all()

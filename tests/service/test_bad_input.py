@@ -34,7 +34,7 @@ REPORT_CASES = [
     ("blank description", {**GRAFFITI, "description": "   "}, 422, "description"),
     ("unknown channel", {**GRAFFITI, "channel": "pigeon"}, 422, "channel"),
     ("bad email", {**GRAFFITI, "reporter": {"email": "not-an-email"}}, 422, "reporter"),
-    ("body too large", {**GRAFFITI, "description": "x" * 70_000}, 400, None),
+    ("body too large", {**GRAFFITI, "description": "x" * 70_000}, 413, None),
 ]
 
 
