@@ -17,7 +17,6 @@ from services.gateway.schemas import MeSchema, RevokedSchema, TokenRequestSchema
 from services.incidents import schemas as incident_schemas
 from services.referrals import schemas as ref_schemas
 from services.tags import schemas as tag_schemas
-from shared import config
 from shared.clock import Clock
 from shared.db import Database
 from shared.errors import NotFound, validated
@@ -273,7 +272,7 @@ class GatewayService(OpsEndpoints):
     def prune_tokens(self):
         with self.db.session() as session:
             pruned = auth.prune(session, self.clock(),
-                                timedelta(days=config.token_retention_days()))
+                                timedelta(days=auth.TOKEN_RETENTION_DAYS.integer()))
         if any(pruned.values()):
             log.info("pruned %(tokens)d API tokens and %(login_failures)d failed logins",
                      pruned)
