@@ -67,6 +67,13 @@ class Identity:
         if not self.has_role(*roles):
             raise Forbidden(f"Role '{self.role}' may not do this.")
 
+    def acting_antenna(self) -> str:
+        """The antenna this identity acts for when it creates something: its first one. One
+        with no antenna may create nothing (Forbidden)."""
+        if not self.antennas:
+            raise Forbidden("This identity serves no antenna.")
+        return self.antennas[0]
+
     def require_antenna(self, antenna_id: str) -> None:
         if antenna_id not in self.antennas:
             raise Forbidden("This antenna is not one of yours.")

@@ -201,8 +201,7 @@ def authorise_report(identity: Identity) -> str:
     """May this caller report at all, and for which antenna (the one it reports for)."""
     if not identity.has_role(*domain.REPORTERS):
         raise Forbidden(f"Role '{identity.role}' may not report incidents.")
-    antenna = identity.antennas[0] if identity.antennas else ""
-    identity.require_antenna(antenna)
+    antenna = identity.acting_antenna()
     return antenna
 
 

@@ -165,8 +165,7 @@ def send(uow, identity: Identity, data: dict, now: datetime) -> dict:
 def _send(uow, identity: Identity, data: dict, now: datetime) -> dict:
     if not domain.may_send(identity.role, data["subject"]):
         raise Forbidden(f"Role '{identity.role}' may not send this referral.")
-    antenna = identity.antennas[0] if identity.antennas else ""
-    identity.require_antenna(antenna)
+    antenna = identity.acting_antenna()
     session = uow.session
     service = session.get(PartnerService, data["receiver_service"])
     if service is None or not service.active:
