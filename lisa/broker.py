@@ -24,7 +24,7 @@ def planned_users() -> list[dict]:
     missing or wrong variable."""
     plans, problems = [], []
     classes = platform.service_classes()
-    for spec in platform.SERVICES:
+    for spec in platform.specs():
         variable = f"LISA_{spec.name.upper()}_AMQP_URI"
         uri = config.env(variable)
         if not uri:

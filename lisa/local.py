@@ -65,7 +65,7 @@ def drop_databases(admin_url: str, prefix: str) -> None:
     admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT",
                           poolclass=NullPool)
     with admin.connect() as connection:
-        for spec in platform.SERVICES:
+        for spec in platform.specs():
             connection.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{spec.name}" '
                                     "WITH (FORCE)"))
     admin.dispose()
@@ -81,7 +81,7 @@ def fresh_keys(keep: dict[str, str] | None = None) -> dict[str, str]:
     stay; the public key list always follows the signing keys."""
     keep = keep or {}
     keys, trusted = {}, []
-    for spec in platform.SERVICES:
+    for spec in platform.specs():
         variable = config.signing_key_variable(spec.name)
         signing = (SigningKey.from_text(spec.name, keep[variable]) if keep.get(variable)
                    else SigningKey.generate(spec.name))

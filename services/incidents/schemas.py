@@ -10,7 +10,7 @@ from marshmallow import (
 )
 
 from services.incidents import domain
-from shared.events import CHANNELS, ZONES
+from services.incidents.events import CHANNELS, ZONES
 from shared.fields import Offset, RecordId
 from shared.location import LocationSchema
 from shared.reference import partner_codes

@@ -23,7 +23,7 @@ def user_env(rabbit_uri: str) -> dict:
     vhost = rabbit_uri.rsplit("/", 1)[1]
     prefix = f"lisa-t{uuid.uuid4().hex[:6]}-"
     env = {"LISA_BROKER_USER_PREFIX": prefix, "LISA_AMQP_URI": rabbit_uri}
-    for spec in platform.SERVICES:
+    for spec in platform.specs():
         password = uuid.uuid4().hex
         env[f"LISA_{spec.name.upper()}_AMQP_URI"] = \
             f"pyamqp://{prefix}{spec.name}:{password}@127.0.0.1:5672/{vhost}"
@@ -38,7 +38,7 @@ def broker_users(rabbit_uri):
         yield env
     finally:
         prefix = env["LISA_BROKER_USER_PREFIX"]
-        for spec in platform.SERVICES:
+        for spec in platform.specs():
             try:
                 rabbitmqctl("delete_user", f"{prefix}{spec.name}")
             except RuntimeError:
@@ -56,7 +56,7 @@ def setup_broker(env):
     admin = env["LISA_AMQP_URI"]
     declare_event_queues(admin, platform.service_classes(), (0.5, 1))
     with Connection(admin) as connection:
-        for spec in platform.SERVICES:
+        for spec in platform.specs():
             Exchange(f"{spec.name}.events", type="topic", durable=True)(
                 connection.default_channel).declare()
     for _ in range(2):  # idempotent
