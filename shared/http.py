@@ -5,7 +5,7 @@ document.
 Each service declares its REST resources in its own folder (services/<name>/routes.py, one mixin
 class per resource); the gateway, the HTTP edge, is composed of them. A class using `@api` is
 mixed into one that provides `authenticate(request) -> Identity` and a `caller`
-(`shared.identity.CallerIdentity`); a mixin declares the RPC client it forwards to.
+(`shared.dependencies.CallerIdentity`); a mixin declares the RPC client it forwards to.
 
 The error table, in one place: a typed error (shared/errors.py, raised here or by a service and
 carried intact over RPC) answers with its own status and code; `answer_for` below turns

@@ -16,12 +16,10 @@ from services.gateway import auth
 from services.gateway.models import metadata
 from services.gateway.openapi import build_spec
 from services.gateway.schemas import MeSchema, RevokedSchema, TokenRequestSchema, TokenSchema
-from shared.clock import Clock
 from shared.db import Database
+from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import validated
 from shared.http import api, read_json, routes_of
-from shared.identity import CallerIdentity
-from shared.metrics import EntrypointMetrics
 from shared.ops import OpsEndpoints
 from shared.rpc import ServiceClient
 from shared.web import http

@@ -8,15 +8,13 @@ from prometheus_client import Gauge
 
 from services.incidents import domain, schemas, use_cases
 from services.incidents.models import metadata
-from shared.clock import Clock
 from shared.config import Setting
 from shared.db import Database
-from shared.errors import NotFound, rpc, validated
+from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
+from shared.errors import NotFound, validated
 from shared.handlers import DeadLetters, Rejected, idempotent_handler
-from shared.identity import CallerIdentity
-from shared.metrics import EntrypointMetrics
 from shared.ops import ops_service
-from shared.rpc import ServiceClient, deadline
+from shared.rpc import ServiceClient, deadline, rpc
 
 log = logging.getLogger(__name__)
 CONTACT_RETENTION_DAYS = Setting("LISA_CONTACT_RETENTION_DAYS", "90", "days a citizen's "

@@ -8,13 +8,12 @@ from nameko.timer import timer
 
 from services.referrals import schemas, use_cases
 from services.referrals.models import metadata
-from shared.clock import Clock
 from shared.config import Setting
 from shared.db import Database
-from shared.errors import rpc, validated
-from shared.identity import CallerIdentity
-from shared.metrics import EntrypointMetrics
+from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
+from shared.errors import validated
 from shared.ops import ops_service
+from shared.rpc import rpc
 
 log = logging.getLogger(__name__)
 

@@ -55,9 +55,9 @@ FILES = {
         from services.notebook.models import Note, metadata
         from shared.config import Setting
         from shared.db import Database
-        from shared.errors import rpc
+        from shared.rpc import rpc
         from shared.handlers import DeadLetters, idempotent_handler
-        from shared.identity import CallerIdentity
+        from shared.dependencies import CallerIdentity
         from shared.ops import ops_service
 
         PAGE_SIZE = Setting("LISA_NOTEBOOK_PAGE_SIZE", "10", "notes on a page")
