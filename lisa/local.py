@@ -41,12 +41,30 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 90.0) -> No
 
 
 def stop_group(process: subprocess.Popen, timeout: float = 30.0) -> None:
-    """SIGTERM a process started with start_new_session=True and its children."""
-    os.killpg(process.pid, signal.SIGTERM)
+    """SIGTERM a process started with start_new_session=True and its children (if any is
+    left: one that failed to start is gone already)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        process.wait()
+        return
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def service_processes(pid: int) -> dict[str, int]:
+    """The children of a `lisa.cli run` process, by the service each runs (`service NAME`)."""
+    found = {}
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            arguments = Path(f"/proc/{child}/cmdline").read_text().split("\0")
+        except FileNotFoundError:   # exited meanwhile
+            continue
+        if "service" in arguments[:-1]:
+            found[arguments[arguments.index("service") + 1]] = int(child)
+    return found
 
 
 def rabbitmqctl(*args: str, timeout: float = 60, stdin: str | None = None) -> str:
