@@ -25,7 +25,7 @@ def planned_users() -> list[dict]:
     plans, problems = [], []
     classes = platform.service_classes()
     for spec in platform.specs():
-        variable = f"LISA_{spec.name.upper()}_AMQP_URI"
+        variable = config.SERVICE_AMQP_URI.name(spec.name)
         uri = config.env(variable)
         if not uri:
             problems.append(f"{variable} is not set")

@@ -1,5 +1,5 @@
 """Command line: `python -m lisa.cli demo|run|service NAME|migrate|create-user|broker-setup|
-dlq-list|dlq-replay|keys|reencrypt-referrals|prometheus-config`. Every command that concerns
+dlq-list|dlq-replay|keys|reencrypt|prometheus-config`. Every command that concerns
 the services loops over the registry (lisa/platform.py).
 
 eventlet must patch the standard library before anything opens a socket, hence the first lines.
@@ -189,9 +189,10 @@ def cmd_migrate(args) -> None:
 
 
 def cmd_create_user(args) -> None:
+    """A user of the HTTP edge (the gateway keeps the users)."""
     from services.gateway import auth
 
-    database = database_for("gateway")
+    database = database_for(platform.edge().name)
     with database.session() as session:
         auth.create_user(session, args.username, args.password, args.role, args.organisation,
                          args.antenna or [config.antenna_id()])
@@ -244,21 +245,22 @@ def cmd_keys(args) -> None:
     print(local.env_file_text(local.fresh_keys()), end="")
 
 
-def cmd_reencrypt_referrals(args) -> None:
-    """After putting a new key first in LISA_ENCRYPTION_KEYS: encrypt all referral content with
-    it, so the old keys can be removed. Safe to run again."""
-    from services.referrals import use_cases
-
+def cmd_reencrypt(args) -> None:
+    """After putting a new key first in LISA_ENCRYPTION_KEYS: encrypt the content of every
+    service that seals content with it, so the old keys can be removed. Safe to run again."""
     try:
         sealing.check_configuration()
     except config.ConfigurationError as exc:
         sys.exit(f"LISA cannot re-encrypt: {exc}")
-    database = database_for("referrals")
-    with database.session() as session:
-        count = use_cases.reseal_content(session)
-    database.engine.dispose()
-    print(f"{count} referrals re-encrypted with the first key of "
-          f"{config.ENCRYPTION_KEYS_VARIABLE}")
+    for spec in platform.specs():
+        if spec.reseal is None:
+            continue
+        database = database_for(spec.name)
+        with database.session() as session:
+            count = spec.reseal(session)
+        database.engine.dispose()
+        print(f"{spec.name}: {count} records re-encrypted with the first key of "
+              f"{config.ENCRYPTION_KEYS_VARIABLE}")
 
 
 def main(argv=None) -> None:
@@ -298,8 +300,9 @@ def main(argv=None) -> None:
                                  help="print Prometheus's scrape configuration for `make run`")
     scrape.add_argument("--host", default="127.0.0.1")
     scrape.set_defaults(func=cmd_prometheus_config)
-    commands.add_parser("reencrypt-referrals", help="re-encrypt referral content with the "
-                        "first encryption key").set_defaults(func=cmd_reencrypt_referrals)
+    commands.add_parser("reencrypt", aliases=["reencrypt-referrals"],
+                        help="re-encrypt sealed content (referrals) with the first encryption "
+                        "key").set_defaults(func=cmd_reencrypt)
     args = parser.parse_args(argv)
     args.func(args)
 

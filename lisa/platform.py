@@ -87,6 +87,8 @@ def _pieces_missing(c: ServiceSpec) -> list[str]:
         found.append(f"{c.name}: no tables in its metadata")
     if not (c.migrations / "env.py").is_file() or not (c.migrations / "versions").is_dir():
         found.append(f"{c.name}: no Alembic folder (env.py, versions/) at {c.migrations}")
+    if c.seals_content and c.reseal is None:
+        found.append(f"{c.name}: seals content but cannot re-encrypt it (reseal)")
     if c.seed_demo is None:
         found.append(f"{c.name}: no demo seeding (the embedded demo shows every service)")
     for event_type, declared in c.publishes.items():

@@ -2,8 +2,9 @@
 
 Every variable the platform reads is a `Setting`, declared where it is read: the platform-wide
 ones here (`SETTINGS`), a service's own in its folder, named by its spec
-(`ServiceSpec.settings`). Nothing else reads the environment; README's configuration table
-documents every setting, and tests/unit/test_registry.py checks that it does, both ways.
+(`ServiceSpec.settings`). No other module of shared/, services/ or lisa/ reads the environment
+(the benchmarks read their own LISA_BENCH_* knobs). README's configuration table documents
+every setting, and tests/unit/test_docs_are_true.py checks that it does, both ways.
 """
 import os
 from dataclasses import dataclass
@@ -279,7 +280,7 @@ def identity_ttl_seconds() -> int:
 
 def encryption_keys() -> list[str]:
     """Fernet keys for personal content at rest, comma-separated: the first encrypts, every one
-    decrypts (a key change-over, then `lisa.cli reencrypt-referrals`)."""
+    decrypts (a key change-over, then `lisa.cli reencrypt`)."""
     return [key.strip() for key in (ENCRYPTION_KEYS.text() or "").split(",") if key.strip()]
 
 

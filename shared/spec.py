@@ -52,6 +52,9 @@ class ServiceSpec:
     seed_demo: DemoSeeding | None = None             # the embedded demo's data
     settings: tuple[Setting, ...] = ()               # the environment variables it reads
     seals_content: bool = False          # encrypts personal content at rest: needs the keys
+    # Re-encrypts its sealed content with the first key (`lisa.cli reencrypt`); returns how many
+    # records hold content. Required when it seals content.
+    reseal: Callable[[Session], int] | None = None
     routes: tuple[type, ...] = ()        # its REST resources (shared.http.api), one per class
     # Only the HTTP edge (the gateway): builds its class serving every spec's `routes`.
     serves_routes: Callable[[tuple[type, ...]], type] | None = None

@@ -24,5 +24,6 @@ SPEC = ServiceSpec(
     seed_demo=demo.seed_demo,
     settings=(REMINDER_DAYS, EXPIRY_DAYS, PURGE_DAYS),
     seals_content=True,
+    reseal=use_cases.reseal_content,
     routes=routes.RESOURCES,
 )

@@ -45,6 +45,7 @@ def _with(name, **changes):
     (lambda: _with("tags", metadata=MetaData()), "tags: no tables in its metadata"),
     (lambda: _with("tags", migrations=ROOT / "docs"), "tags: no Alembic folder"),
     (lambda: _with("tags", seed_demo=None), "tags: no demo seeding"),
+    (lambda: _with("referrals", reseal=None), "referrals: seals content but cannot re-encrypt"),
     (lambda: _with("tags", routes=()), "tags: an API (RPC entrypoints) but no REST resources"),
     (lambda: _with("tags", publishes={"job_created": dict}),
      "tags: job_created needs (schema version, PayloadSchema)"),
