@@ -32,10 +32,6 @@ from shared.events import Rejected
 from shared.fields import record_id
 from shared.identity import Identity
 
-EVENT_FACTS = ("incident_id", "ticket", "category", "parent_category", "phenomenon", "zone",
-               "partner", "neighbourhood")
-
-
 # -- reference data ---------------------------------------------------------------------------
 
 def seed_reference_data(session) -> None:

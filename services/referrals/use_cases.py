@@ -155,7 +155,7 @@ def authorise_send(uow, identity: Identity, now: datetime) -> None:
 
 def send(uow, identity: Identity, data: dict, now: datetime) -> dict:
     """Send a referral; a refused one (no basis, expired consent, wrong receiver, a role that
-    may not) is written to the access log before the error is returned."""
+    may not) is written to the access log, then its error is raised."""
     try:
         return _send(uow, identity, data, now)
     except LisaError as error:
