@@ -300,8 +300,9 @@ def main(argv=None) -> None:
                                  help="print Prometheus's scrape configuration for `make run`")
     scrape.add_argument("--host", default="127.0.0.1")
     scrape.set_defaults(func=cmd_prometheus_config)
+    sealing = ", ".join(spec.name for spec in platform.specs() if spec.seals_content)
     commands.add_parser("reencrypt", aliases=["reencrypt-referrals"],
-                        help="re-encrypt sealed content (referrals) with the first encryption "
+                        help=f"re-encrypt sealed content ({sealing}) with the first encryption "
                         "key").set_defaults(func=cmd_reencrypt)
     args = parser.parse_args(argv)
     args.func(args)

@@ -114,9 +114,11 @@ def fresh_keys(keep: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def env_file_text(keys: dict[str, str]) -> str:
+    sealing = ", ".join(spec.name for spec in platform.specs() if spec.seals_content)
     return ("# LISA keys (ADR 12). Private: give each process only what it needs; every process\n"
-            "# needs LISA_IDENTITY_PUBLIC_KEYS and LISA_IDENTITY_AUDIENCE, the referrals service\n"
-            "# LISA_ENCRYPTION_KEYS, each service its own LISA_<NAME>_SIGNING_KEY.\n"
+            "# needs LISA_IDENTITY_PUBLIC_KEYS and LISA_IDENTITY_AUDIENCE, each service its own\n"
+            f"# LISA_<NAME>_SIGNING_KEY, a service that seals content ({sealing})\n"
+            "# LISA_ENCRYPTION_KEYS.\n"
             + "".join(f"{name}={value}\n" for name, value in keys.items()))
 
 
