@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PY := $(BIN)/python
 
-.PHONY: demo run test test-unit test-integration bench bench-login lint migrate clean
+.PHONY: demo run test test-unit test-integration bench bench-login lint migrate prometheus-config clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,15 @@ bench: $(STAMP)  ## throughput/latency through the pipeline vs raw kombu; writes
 bench-login: $(STAMP)  ## GET /me latency while six clients fail to log in; writes bench/login_results.md
 	$(PY) -m bench.login_stall
 
-lint: $(STAMP)
+# The layer rules (pyproject.toml [tool.importlinter]): lisa -> services -> shared, services
+# independent, domain and policy free of frameworks, use cases and views free of nameko.
+# mypy (issue 8, item 9) takes the line after lint-imports.
+lint: $(STAMP)  ## ruff, the import contracts
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
+
+prometheus-config: $(STAMP)  ## regenerate deploy/prometheus/prometheus.yml from the registry
+	$(PY) -m lisa.cli prometheus-config > deploy/prometheus/prometheus.yml
 
 clean:
 	rm -rf $(VENV) var

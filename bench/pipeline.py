@@ -22,7 +22,15 @@ from pathlib import Path
 import requests
 from kombu import Connection, Exchange, Queue
 
-from lisa.local import drop_databases, free_port, fresh_keys, stop_group, wait_ready
+from lisa import platform
+from lisa.local import (
+    drop_databases,
+    free_port,
+    fresh_keys,
+    service_processes,
+    stop_group,
+    wait_ready,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 AMQP_URI = os.environ.get("LISA_BENCH_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//")
@@ -40,7 +48,7 @@ def varied_reports(count: int, seed: int = 1050) -> list[dict]:
     """Reports spread over the demo's streets and categories, as a real week would be."""
     import random
 
-    from lisa.demo import DESCRIPTIONS, STREETS, WEIGHTS
+    from services.incidents.demo import DESCRIPTIONS, STREETS, WEIGHTS
 
     rng = random.Random(seed)
     codes, weights = zip(*WEIGHTS.items(), strict=True)
@@ -72,15 +80,6 @@ def rss_mib(pid: int) -> float:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
-def command_line(pid: int) -> str:
-    return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ").strip()
 
 
 # -- raw kombu on the same broker ------------------------------------------------------------
@@ -155,23 +154,22 @@ class EventClock:
 
 
 def start_distributed(tmp: Path, prefix: str):
-    gateway_port, ops_port, tags_port, referrals_port = (free_port() for _ in range(4))
+    """`make run` of every registered service, each at a free port."""
+    ports = {spec.name: free_port() for spec in platform.specs()}
     env = {**os.environ, "LISA_AMQP_URI": AMQP_URI,
            "LISA_DATABASE_URL": f"{PG_BASE}/{prefix}_{{service}}",
-           "LISA_HTTP_PORT": str(gateway_port), "LISA_INCIDENTS_OPS_PORT": str(ops_port),
-           "LISA_TAGS_OPS_PORT": str(tags_port), "LISA_REFERRALS_OPS_PORT": str(referrals_port),
+           **{platform.port_variable(spec): str(ports[spec.name]) for spec in platform.specs()},
            "LISA_VAR_DIR": str(tmp), "LISA_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
            **fresh_keys()}
     log = open(tmp / "run.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    for url in (f"http://127.0.0.1:{gateway_port}/readyz",
-                f"http://127.0.0.1:{ops_port}/readyz", f"http://127.0.0.1:{tags_port}/readyz"):
-        wait_ready(url, process)
+    for port in ports.values():
+        wait_ready(f"http://127.0.0.1:{port}/readyz", process)
     subprocess.run([sys.executable, "-m", "lisa.cli", "create-user", "--username", "bench",
                     "--password", "bench", "--role", "desk", "--organisation", "antenna_desk"],
                    cwd=ROOT, env=env, check=True, capture_output=True)
-    return process, f"http://127.0.0.1:{gateway_port}"
+    return process, f"http://127.0.0.1:{ports[platform.edge().name]}"
 
 
 def pipeline(base: str, pids: dict[str, int]) -> dict:
@@ -289,7 +287,7 @@ def main():
         print("platform (make run) ...", flush=True)
         process, base = start_distributed(tmp, prefix)
         try:
-            pids = {command_line(pid).split()[-1]: pid for pid in children(process.pid)}
+            pids = service_processes(process.pid)
             results.update(pipeline(base, pids))
             results["rss_mib"] = {f"{name} process": rss_mib(pid) for name, pid in pids.items()}
         finally:

@@ -24,8 +24,8 @@ def planned_users() -> list[dict]:
     missing or wrong variable."""
     plans, problems = [], []
     classes = platform.service_classes()
-    for spec in platform.SERVICES:
-        variable = f"LISA_{spec.name.upper()}_AMQP_URI"
+    for spec in platform.specs():
+        variable = config.SERVICE_AMQP_URI.name(spec.name)
         uri = config.env(variable)
         if not uri:
             problems.append(f"{variable} is not set")

@@ -1,5 +1,6 @@
 """Command line: `python -m lisa.cli demo|run|service NAME|migrate|create-user|broker-setup|
-dlq-list|dlq-replay|keys|reencrypt-referrals`.
+dlq-list|dlq-replay|keys|reencrypt|prometheus-config`. Every command that concerns
+the services loops over the registry (lisa/platform.py).
 
 eventlet must patch the standard library before anything opens a socket, hence the first lines.
 """
@@ -32,7 +33,7 @@ log = logging.getLogger("lisa")
 
 
 def setup_logging() -> None:
-    logging.basicConfig(level=os.environ.get("LISA_LOG_LEVEL", "INFO"),
+    logging.basicConfig(level=config.log_level(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("kombu", "amqp", "nameko", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -49,49 +50,40 @@ def require_keys(names) -> None:
     try:
         for name in names:
             identity.check_configuration(name)
-        if any(platform.BY_NAME[name].seals_content for name in names):
+        if any(platform.spec(name).seals_content for name in names):
             sealing.check_configuration()
     except config.ConfigurationError as exc:
         sys.exit(f"LISA cannot start: {exc} {advice}")
 
 
 def database_for(name: str) -> Database:
-    spec = platform.BY_NAME[name]
-    return Database(platform.load(spec.metadata), service=name).open(config.database_url(name))
+    spec = platform.spec(name)
+    return Database(spec.metadata, service=name).open(config.database_url(name))
 
 
 def migrate(names=None) -> None:
     """Apply every service's migrations and shipped reference data; declare the event queues."""
-    for spec in platform.SERVICES:
+    for spec in platform.specs():
         if names and spec.name not in names:
             continue
-        migrations.upgrade(spec.name)
-        database = database_for(spec.name)
-        with database.session() as session:
-            platform.seed_reference_data(spec.name, session, config.antenna_id())
-            session.commit()
-        database.engine.dispose()
+        migrations.upgrade(spec)
+        if spec.seed_reference is not None:
+            database = database_for(spec.name)
+            with database.session() as session:
+                spec.seed_reference(session, config.antenna_id())
+                session.commit()
+            database.engine.dispose()
     declared = declare_event_queues(config.amqp_uri(), platform.service_classes(),
                                     config.event_retry_delays())
     log.info("migrations applied; %d event queues declared", declared)
 
 
-def seed_demo() -> tuple[int, str]:
+def seed_demo() -> tuple[list[str], str]:
+    """Every service's demo data; returns what was made now and the antenna."""
     from lisa import demo
 
     antenna = config.antenna_id()
-    gateway = database_for("gateway")
-    with gateway.session() as session:
-        demo.ensure_accounts(session, antenna)
-    incidents = database_for("incidents")
-    created = demo.seed_incidents(incidents, antenna)
-    tags = database_for("tags")
-    jobs = demo.seed_tag_jobs(incidents, tags, antenna)
-    referrals = database_for("referrals")
-    demo.seed_referrals(referrals, antenna)
-    for database in (gateway, incidents, tags, referrals):
-        database.engine.dispose()
-    return created, jobs, antenna
+    return demo.seed(database_for, antenna), antenna
 
 
 def run_containers(service_classes) -> None:
@@ -120,12 +112,12 @@ def cmd_demo(args) -> None:
     keys_path = config.var_dir() / "keys.env"
     os.environ.update(local.demo_keys(config.var_dir()))   # the demo's own, never a default
     migrate()
-    created, jobs, antenna = seed_demo()
-    classes = [platform.load(spec.service) for spec in platform.SERVICES]
+    made, antenna = seed_demo()
+    classes = platform.service_classes()
     url = f"http://{config.http_host()}:{config.http_port()}"
     print(f"""
-LISA platform, embedded demo: antenna '{antenna}', {created} demo incidents and {jobs} graffiti
-removal jobs created now.
+LISA platform, embedded demo: antenna '{antenna}', services {', '.join(platform.names())};
+created now: {', '.join(made) or 'nothing (the demo data exists already)'}.
   Gateway      {url}/api/v1/   (OpenAPI: {url}/api/v1/openapi.json)
   Health       {url}/healthz  {url}/readyz   Metrics: {url}/metrics
   Keys         {keys_path} (this demo's own; `make run` needs yours: python -m lisa.cli keys)
@@ -143,13 +135,12 @@ removal jobs created now.
 
 def cmd_service(args) -> None:
     """Distributed: one service (plus its ops endpoints) in this process."""
-    spec = platform.BY_NAME[args.name]
+    spec = platform.spec(args.name)
     require_keys([spec.name])
-    classes = [platform.load(spec.service)]
-    port = config.http_port()
+    classes = [platform.service_class(spec.name)]
     if spec.ops:
-        classes.append(platform.load(spec.ops))
-        port = config.ops_port(spec.name) or spec.ops_port
+        classes.append(spec.ops)
+    port = platform.port(spec)
     log.info("starting %s (http %s:%s, broker %s as %s)", spec.name, config.http_host(), port,
              config.amqp_uri(spec.name).split("@")[-1],
              config.amqp_user(config.amqp_uri(spec.name)))
@@ -161,7 +152,7 @@ def cmd_run(args) -> None:
     """Distributed on this machine: migrations first, then one process per service, each
     restarted if it dies (as an orchestrator would: nameko stops a container that cannot reach
     the broker in the middle of a reply, and the outbox makes the restart lose nothing)."""
-    require_keys([spec.name for spec in platform.SERVICES])
+    require_keys(platform.names())
     os.environ.setdefault("LISA_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//")
     os.environ.setdefault("LISA_DATABASE_URL", "postgresql://127.0.0.1:5432/lisa_{service}")
     migrate()
@@ -169,7 +160,7 @@ def cmd_run(args) -> None:
     def start(name):
         return subprocess.Popen([sys.executable, "-m", "lisa.cli", "service", name])
 
-    processes = {spec.name: start(spec.name) for spec in platform.SERVICES}
+    processes = {name: start(name) for name in platform.names()}
     stopping = []
 
     def stop(signum, frame):
@@ -198,9 +189,10 @@ def cmd_migrate(args) -> None:
 
 
 def cmd_create_user(args) -> None:
+    """A user of the HTTP edge (the gateway keeps the users)."""
     from services.gateway import auth
 
-    database = database_for("gateway")
+    database = database_for(platform.edge().name)
     with database.session() as session:
         auth.create_user(session, args.username, args.password, args.role, args.organisation,
                          args.antenna or [config.antenna_id()])
@@ -241,26 +233,34 @@ def cmd_dlq_replay(args) -> None:
           f"left {counts['kept']} dead letters")
 
 
+def cmd_prometheus_config(args) -> None:
+    """The Prometheus scrape configuration for `make run`, at this environment's ports (the
+    committed deploy/prometheus/prometheus.yml is this at the default ones)."""
+    ports = {spec.name: platform.port(spec) for spec in platform.specs()}
+    print(platform.prometheus_config(ports, host=args.host), end="")
+
+
 def cmd_keys(args) -> None:
     """A complete env file of fresh keys for an operator (ADR 12 says how to rotate them)."""
     print(local.env_file_text(local.fresh_keys()), end="")
 
 
-def cmd_reencrypt_referrals(args) -> None:
-    """After putting a new key first in LISA_ENCRYPTION_KEYS: encrypt all referral content with
-    it, so the old keys can be removed. Safe to run again."""
-    from services.referrals import use_cases
-
+def cmd_reencrypt(args) -> None:
+    """After putting a new key first in LISA_ENCRYPTION_KEYS: encrypt the content of every
+    service that seals content with it, so the old keys can be removed. Safe to run again."""
     try:
         sealing.check_configuration()
     except config.ConfigurationError as exc:
         sys.exit(f"LISA cannot re-encrypt: {exc}")
-    database = database_for("referrals")
-    with database.session() as session:
-        count = use_cases.reseal_content(session)
-    database.engine.dispose()
-    print(f"{count} referrals re-encrypted with the first key of "
-          f"{config.ENCRYPTION_KEYS_VARIABLE}")
+    for spec in platform.specs():
+        if spec.reseal is None:
+            continue
+        database = database_for(spec.name)
+        with database.session() as session:
+            count = spec.reseal(session)
+        database.engine.dispose()
+        print(f"{spec.name}: {count} records re-encrypted with the first key of "
+              f"{config.ENCRYPTION_KEYS_VARIABLE}")
 
 
 def main(argv=None) -> None:
@@ -272,7 +272,7 @@ def main(argv=None) -> None:
     commands.add_parser("run", help="distributed: one process per service").set_defaults(
         func=cmd_run)
     service = commands.add_parser("service", help="run one service (distributed)")
-    service.add_argument("name", choices=sorted(platform.BY_NAME))
+    service.add_argument("name", choices=platform.names())
     service.set_defaults(func=cmd_service)
     migrate_cmd = commands.add_parser("migrate", help="apply migrations and reference data")
     migrate_cmd.add_argument("services", nargs="*")
@@ -296,8 +296,14 @@ def main(argv=None) -> None:
     replay.set_defaults(func=cmd_dlq_replay)
     commands.add_parser("keys", help="print a complete env file of fresh keys").set_defaults(
         func=cmd_keys)
-    commands.add_parser("reencrypt-referrals", help="re-encrypt referral content with the "
-                        "first encryption key").set_defaults(func=cmd_reencrypt_referrals)
+    scrape = commands.add_parser("prometheus-config",
+                                 help="print Prometheus's scrape configuration for `make run`")
+    scrape.add_argument("--host", default="127.0.0.1")
+    scrape.set_defaults(func=cmd_prometheus_config)
+    sealing = ", ".join(spec.name for spec in platform.specs() if spec.seals_content)
+    commands.add_parser("reencrypt", aliases=["reencrypt-referrals"],
+                        help=f"re-encrypt sealed content ({sealing}) with the first encryption "
+                        "key").set_defaults(func=cmd_reencrypt)
     args = parser.parse_args(argv)
     args.func(args)
 

@@ -41,12 +41,30 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 90.0) -> No
 
 
 def stop_group(process: subprocess.Popen, timeout: float = 30.0) -> None:
-    """SIGTERM a process started with start_new_session=True and its children."""
-    os.killpg(process.pid, signal.SIGTERM)
+    """SIGTERM a process started with start_new_session=True and its children (if any is
+    left: one that failed to start is gone already)."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        process.wait()
+        return
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def service_processes(pid: int) -> dict[str, int]:
+    """The children of a `lisa.cli run` process, by the service each runs (`service NAME`)."""
+    found = {}
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            arguments = Path(f"/proc/{child}/cmdline").read_text().split("\0")
+        except FileNotFoundError:   # exited meanwhile
+            continue
+        if "service" in arguments[:-1]:
+            found[arguments[arguments.index("service") + 1]] = int(child)
+    return found
 
 
 def rabbitmqctl(*args: str, timeout: float = 60, stdin: str | None = None) -> str:
@@ -65,7 +83,7 @@ def drop_databases(admin_url: str, prefix: str) -> None:
     admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT",
                           poolclass=NullPool)
     with admin.connect() as connection:
-        for spec in platform.SERVICES:
+        for spec in platform.specs():
             connection.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{spec.name}" '
                                     "WITH (FORCE)"))
     admin.dispose()
@@ -81,7 +99,7 @@ def fresh_keys(keep: dict[str, str] | None = None) -> dict[str, str]:
     stay; the public key list always follows the signing keys."""
     keep = keep or {}
     keys, trusted = {}, []
-    for spec in platform.SERVICES:
+    for spec in platform.specs():
         variable = config.signing_key_variable(spec.name)
         signing = (SigningKey.from_text(spec.name, keep[variable]) if keep.get(variable)
                    else SigningKey.generate(spec.name))
@@ -96,9 +114,11 @@ def fresh_keys(keep: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def env_file_text(keys: dict[str, str]) -> str:
+    sealing = ", ".join(spec.name for spec in platform.specs() if spec.seals_content)
     return ("# LISA keys (ADR 12). Private: give each process only what it needs; every process\n"
-            "# needs LISA_IDENTITY_PUBLIC_KEYS and LISA_IDENTITY_AUDIENCE, the referrals service\n"
-            "# LISA_ENCRYPTION_KEYS, each service its own LISA_<NAME>_SIGNING_KEY.\n"
+            "# needs LISA_IDENTITY_PUBLIC_KEYS and LISA_IDENTITY_AUDIENCE, each service its own\n"
+            f"# LISA_<NAME>_SIGNING_KEY, a service that seals content ({sealing})\n"
+            "# LISA_ENCRYPTION_KEYS.\n"
             + "".join(f"{name}={value}\n" for name, value in keys.items()))
 
 

@@ -1,13 +1,23 @@
 """Configuration from environment variables, with embedded-mode defaults.
 
-Every setting the platform reads is here, so `env | grep LISA_` tells the whole story.
+Every variable the platform reads is a `Setting`, declared where it is read: the platform-wide
+ones here (`SETTINGS`), a service's own in its folder, named by its spec
+(`ServiceSpec.settings`). No other module of shared/, services/ or lisa/ reads the environment
+(the benchmarks read their own LISA_BENCH_* knobs). README's configuration table documents
+every setting, and tests/unit/test_docs_are_true.py checks that it does, both ways.
 """
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 EMBEDDED_AMQP_URI = "lisa-memory://localhost/"
+SERVICE_PLACEHOLDER = "<SERVICE>"
+
+
+class ConfigurationError(ValueError):
+    """A key or setting is missing or unreadable; the message names the variable."""
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -15,23 +25,103 @@ def env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name (`LISA_<SERVICE>_...` for one per service), its
+    default (None: none, or one computed where it is read) and what it is for."""
+    variable: str
+    default: str | None
+    description: str
+
+    def name(self, service: str | None = None) -> str:
+        if SERVICE_PLACEHOLDER in self.variable:
+            if service is None:
+                raise ValueError(f"{self.variable} names a service")
+            return self.variable.replace(SERVICE_PLACEHOLDER, service.upper())
+        return self.variable
+
+    def text(self, service: str | None = None) -> str | None:
+        return env(self.name(service), self.default)
+
+    def integer(self, service: str | None = None) -> int:
+        return self._parsed(int, "a whole number", service)
+
+    def number(self, service: str | None = None) -> float:
+        return self._parsed(float, "a number", service)
+
+    def _parsed(self, kind, what: str, service: str | None):
+        value = self.text(service)
+        if value is None:
+            raise ConfigurationError(f"{self.name(service)} is not set.")
+        try:
+            return kind(value)
+        except ValueError:
+            raise ConfigurationError(f"{self.name(service)} must be {what}, not {value!r}.") \
+                from None
+
+
+# -- where things are ---------------------------------------------------------------------------
+
+VAR_DIR = Setting("LISA_VAR_DIR", None, "where embedded mode keeps its SQLite files and keys "
+                  "(default: var/ in the project)")
+AMQP_URI = Setting("LISA_AMQP_URI", EMBEDDED_AMQP_URI, "the broker; the operator's URI for "
+                   "`migrate` and the `dlq-*` commands")
+SERVICE_AMQP_URI = Setting("LISA_<SERVICE>_AMQP_URI", None,
+                           "a service's own broker user, else LISA_AMQP_URI")
+BROKER_USER_PREFIX = Setting("LISA_BROKER_USER_PREFIX", "lisa-",
+                             "the services' broker users are <prefix><service>")
+DATABASE_URL = Setting("LISA_DATABASE_URL", None, "every service's database; `{service}` in it "
+                       "names each one's (default: SQLite var/{service}.db)")
+SERVICE_DATABASE_URL = Setting("LISA_<SERVICE>_DATABASE_URL", None,
+                               "one service's database, else LISA_DATABASE_URL")
+HTTP_HOST = Setting("LISA_HTTP_HOST", "127.0.0.1", "where the gateway listens")
+HTTP_PORT = Setting("LISA_HTTP_PORT", "8000", "the gateway's port (embedded: every service's)")
+OPS_PORT = Setting("LISA_<SERVICE>_OPS_PORT", None, "a back-end service's /healthz /readyz "
+                   "/metrics in distributed mode (default: its spec's ops_port)")
+LOG_LEVEL = Setting("LISA_LOG_LEVEL", "INFO", "logging level of every process")
+MAX_WORKERS = Setting("LISA_MAX_WORKERS", "10", "nameko workers per service")
+PREFETCH_COUNT = Setting("LISA_PREFETCH_COUNT", "20", "messages a consumer holds unacknowledged")
+EVENT_WORKERS = Setting("LISA_EVENT_WORKERS", None, "workers event handlers may take at once "
+                        "(default: a third of LISA_MAX_WORKERS)")
+EVENT_RETRY_FIRST = Setting("LISA_EVENT_RETRY_FIRST_SECONDS", "1", "first retry delay")
+EVENT_RETRY_MAX = Setting("LISA_EVENT_RETRY_MAX_SECONDS", "60", "longest retry delay")
+EVENT_RETRY_WINDOW = Setting("LISA_EVENT_RETRY_WINDOW_SECONDS", "900",
+                             "retries stop when their delays add up to this")
+OUTBOX_RETENTION_DAYS = Setting("LISA_OUTBOX_RETENTION_DAYS", "7",
+                                "days a published outbox row is kept")
+PROCESSED_EVENTS_RETENTION_DAYS = Setting("LISA_PROCESSED_EVENTS_RETENTION_DAYS", "30",
+                                          "days a consumer remembers an event id")
+HOUSEKEEPING_INTERVAL = Setting("LISA_HOUSEKEEPING_INTERVAL_SECONDS", "3600",
+                                "how often outbox rows and event claims are pruned")
+RPC_TIMEOUT = Setting("LISA_RPC_TIMEOUT_SECONDS", "20", "how long a caller waits for a service")
+TRUSTED_PROXY_HOPS = Setting("LISA_TRUSTED_PROXY_HOPS", "0", "reverse proxies in front of the "
+                             "HTTP edge whose X-Forwarded-For names the client")
+ANTENNA_ID = Setting("LISA_ANTENNA_ID", "ixelles-tulipe", "the antenna seeded and planned for")
+ANTENNAS = Setting("LISA_ANTENNAS", None, "every antenna served, comma-separated "
+                   "(default: LISA_ANTENNA_ID)")
+
+
 def var_dir() -> Path:
-    path = Path(env("LISA_VAR_DIR", str(PROJECT_ROOT / "var")))
+    path = Path(VAR_DIR.text() or str(PROJECT_ROOT / "var"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def log_level() -> str:
+    return LOG_LEVEL.text() or "INFO"
 
 
 def amqp_uri(service: str | None = None) -> str:
     """`LISA_<SERVICE>_AMQP_URI` (the service's own broker user, see `broker-setup`), else
     `LISA_AMQP_URI`, else the embedded in-memory broker."""
-    specific = env(f"LISA_{service.upper()}_AMQP_URI") if service else None
-    return specific or env("LISA_AMQP_URI", EMBEDDED_AMQP_URI)
+    specific = SERVICE_AMQP_URI.text(service) if service else None
+    return specific or AMQP_URI.text() or EMBEDDED_AMQP_URI
 
 
 def broker_user(service: str) -> str:
     """The RabbitMQ user a service connects as when the deployment gives each its own:
     `LISA_BROKER_USER_PREFIX` (`lisa-`) and the service's name."""
-    return f"{env('LISA_BROKER_USER_PREFIX', 'lisa-')}{service}"
+    return f"{BROKER_USER_PREFIX.text()}{service}"
 
 
 def amqp_user(uri: str) -> str | None:
@@ -55,10 +145,11 @@ def event_retry_delays() -> tuple[float, ...]:
     doubling from `LISA_EVENT_RETRY_FIRST_SECONDS` (1) up to `LISA_EVENT_RETRY_MAX_SECONDS` (60)
     each, until they add up to `LISA_EVENT_RETRY_WINDOW_SECONDS` (900); then the event is
     dead-lettered."""
-    first = float(env("LISA_EVENT_RETRY_FIRST_SECONDS", "1"))
-    longest = float(env("LISA_EVENT_RETRY_MAX_SECONDS", "60"))
-    window = float(env("LISA_EVENT_RETRY_WINDOW_SECONDS", "900"))
-    delays, total, delay = [], 0.0, first
+    first = EVENT_RETRY_FIRST.number()
+    longest = EVENT_RETRY_MAX.number()
+    window = EVENT_RETRY_WINDOW.number()
+    delays: list[float] = []
+    total, delay = 0.0, first
     while total < window and first > 0:
         delays.append(min(delay, longest))
         total += delays[-1]
@@ -66,169 +157,131 @@ def event_retry_delays() -> tuple[float, ...]:
     return tuple(delays)
 
 
+def max_workers() -> int:
+    return MAX_WORKERS.integer()
+
+
 def event_workers() -> int:
     """Workers a service's event handlers may take at once (`LISA_EVENT_WORKERS`); the rest of
     `LISA_MAX_WORKERS` stay free for API calls while consumers wait on another service."""
-    default = max(1, int(env("LISA_MAX_WORKERS", "10")) // 3)
-    return max(1, int(env("LISA_EVENT_WORKERS", str(default))))
+    if EVENT_WORKERS.text() is None:
+        return max(1, max_workers() // 3)
+    return max(1, EVENT_WORKERS.integer())
 
 
 def outbox_retention_days() -> float:
     """Days a published outbox row is kept (for inspection) before the housekeeping prunes it."""
-    return float(env("LISA_OUTBOX_RETENTION_DAYS", "7"))
+    return OUTBOX_RETENTION_DAYS.number()
 
 
 def processed_events_retention_days() -> float:
     """Days a consumer remembers an event id it processed. Longer than any redelivery: the
     retry window and the time a dead letter may wait for its replay."""
-    return float(env("LISA_PROCESSED_EVENTS_RETENTION_DAYS", "30"))
+    return PROCESSED_EVENTS_RETENTION_DAYS.number()
 
 
 def housekeeping_interval_seconds() -> float:
-    return float(env("LISA_HOUSEKEEPING_INTERVAL_SECONDS", "3600"))
+    return HOUSEKEEPING_INTERVAL.number()
 
 
 def database_url(service: str) -> str:
     """`LISA_<SERVICE>_DATABASE_URL`, else `LISA_DATABASE_URL` (a `{service}` placeholder gives
     each service its own database), else a SQLite file under var/."""
-    specific = env(f"LISA_{service.upper()}_DATABASE_URL")
+    specific = SERVICE_DATABASE_URL.text(service)
     if specific:
         return specific
-    template = env("LISA_DATABASE_URL")
+    template = DATABASE_URL.text()
     if template:
         return template.replace("{service}", service)
     return f"sqlite:///{var_dir() / service}.db"
 
 
 def http_host() -> str:
-    return env("LISA_HTTP_HOST", "127.0.0.1")
+    return HTTP_HOST.text() or "127.0.0.1"
 
 
 def http_port() -> int:
-    return int(env("LISA_HTTP_PORT", "8000"))
+    return HTTP_PORT.integer()
 
 
 def ops_port(service: str) -> int | None:
-    """Port of a back-end service's own /healthz, /readyz, /metrics (distributed mode)."""
-    value = env(f"LISA_{service.upper()}_OPS_PORT")
-    return int(value) if value else None
+    """Port of a back-end service's own /healthz, /readyz, /metrics (distributed mode), if
+    `LISA_<SERVICE>_OPS_PORT` says; else its spec's default."""
+    return OPS_PORT.integer(service) if OPS_PORT.text(service) else None
 
 
 def antenna_id() -> str:
     """The antenna this deployment seeds and plans for (the first of `served_antennas`)."""
-    return env("LISA_ANTENNA_ID", "ixelles-tulipe")
+    return ANTENNA_ID.text() or "ixelles-tulipe"
 
 
 def served_antennas() -> tuple[str, ...]:
     """Every antenna this deployment serves (`LISA_ANTENNAS`, comma-separated; default the one
     `LISA_ANTENNA_ID`). An event or a call about any other antenna is not ours to act on."""
-    listed = tuple(a.strip() for a in (env("LISA_ANTENNAS") or "").split(",") if a.strip())
+    listed = tuple(a.strip() for a in (ANTENNAS.text() or "").split(",") if a.strip())
     return listed or (antenna_id(),)
-
-
-def antenna_location() -> tuple[float, float]:
-    """Where the crew's van starts and ends its day (the antenna)."""
-    return (float(env("LISA_ANTENNA_LAT", "50.8338")), float(env("LISA_ANTENNA_LON", "4.3703")))
 
 
 def is_embedded() -> bool:
     return amqp_uri().startswith(EMBEDDED_AMQP_URI.split(":")[0])
 
 
-# -- keys: no defaults; `make demo` makes its own under var/, everything else is given them --------
-
-class ConfigurationError(ValueError):
-    """A key or setting is missing or unreadable; the message names the variable."""
-
-
-PUBLIC_KEYS_VARIABLE = "LISA_IDENTITY_PUBLIC_KEYS"
-ENCRYPTION_KEYS_VARIABLE = "LISA_ENCRYPTION_KEYS"
-AUDIENCE_VARIABLE = "LISA_IDENTITY_AUDIENCE"
-
-
-def signing_key_variable(service: str) -> str:
-    return f"LISA_{service.upper()}_SIGNING_KEY"
-
-
-def signing_key(service: str) -> str | None:
-    """This service's private Ed25519 key: it signs the identities this process mints."""
-    return env(signing_key_variable(service))
-
-
-def identity_public_keys() -> str | None:
-    """`issuer:base64key` entries, comma-separated: the keys every process trusts (ADR 12)."""
-    return env(PUBLIC_KEYS_VARIABLE)
-
-
-def identity_audience() -> str:
-    """Names this deployment in every identity, so another deployment refuses its tokens."""
-    return env(AUDIENCE_VARIABLE, f"lisa:{antenna_id()}")
-
-
-def identity_ttl_seconds() -> int:
-    """How long a minted identity is valid: one call chain, not a session."""
-    return int(env("LISA_IDENTITY_TTL_SECONDS", "300"))
-
-
-def encryption_keys() -> list[str]:
-    """Fernet keys for personal content at rest, comma-separated: the first encrypts, every one
-    decrypts (a key change-over, then `lisa.cli reencrypt-referrals`)."""
-    return [key.strip() for key in (env(ENCRYPTION_KEYS_VARIABLE) or "").split(",")
-            if key.strip()]
-
-
-def token_ttl_seconds() -> int:
-    return int(env("LISA_TOKEN_TTL_SECONDS", str(8 * 3600)))
-
-
-def token_retention_days() -> int:
-    """Days an expired or revoked API token is kept (which token acted when) before pruning."""
-    return int(env("LISA_TOKEN_RETENTION_DAYS", "30"))
-
-
-def login_max_failures() -> int:
-    """Failed logins for one username, or from one client address, that close the window."""
-    return int(env("LISA_LOGIN_MAX_FAILURES", "5"))
-
-
-def login_window_seconds() -> int:
-    return int(env("LISA_LOGIN_WINDOW_SECONDS", str(15 * 60)))
-
-
-def password_hashing_concurrency() -> int:
-    """Password hashes computed at once by one gateway: by default one core fewer than the
-    machine has, so hashing never takes the core that serves every other request."""
-    default = max(1, (os.cpu_count() or 2) - 1)
-    return max(1, int(env("LISA_PASSWORD_HASHING_CONCURRENCY", str(default))))
+def rpc_timeout_seconds() -> float:
+    """How long a caller waits for a service; an unanswered request expires in the queue."""
+    return RPC_TIMEOUT.number()
 
 
 def trusted_proxy_hops() -> int:
     """Reverse proxies in front of the gateway that append to X-Forwarded-For: the client
     address the login throttle counts is the one they saw (0: the socket's peer)."""
-    return int(env("LISA_TRUSTED_PROXY_HOPS", "0"))
+    return TRUSTED_PROXY_HOPS.integer()
 
 
-def rpc_timeout_seconds() -> float:
-    """How long the gateway waits for a service; an unanswered request expires in the queue."""
-    return float(env("LISA_RPC_TIMEOUT_SECONDS", "20"))
+# -- keys: no defaults; `make demo` makes its own under var/, everything else is given them --------
+
+SIGNING_KEY = Setting("LISA_<SERVICE>_SIGNING_KEY", None,
+                      "the service's Ed25519 private key; required")
+PUBLIC_KEYS = Setting("LISA_IDENTITY_PUBLIC_KEYS", None,
+                      "issuer:base64key,... every process verifies identities with; required")
+AUDIENCE = Setting("LISA_IDENTITY_AUDIENCE", None, "names the deployment in every identity "
+                   "(default: lisa:<LISA_ANTENNA_ID>)")
+IDENTITY_TTL = Setting("LISA_IDENTITY_TTL_SECONDS", "300", "lifetime of a minted identity")
+ENCRYPTION_KEYS = Setting("LISA_ENCRYPTION_KEYS", None, "Fernet keys for personal content at "
+                          "rest; required by a service that seals content")
+
+PUBLIC_KEYS_VARIABLE = PUBLIC_KEYS.variable
+ENCRYPTION_KEYS_VARIABLE = ENCRYPTION_KEYS.variable
+AUDIENCE_VARIABLE = AUDIENCE.variable
 
 
-def contact_retention_days() -> int:
-    """Days a citizen's contact is kept after the incident is closed (GDPR storage limitation)."""
-    return int(env("LISA_CONTACT_RETENTION_DAYS", "90"))
+def signing_key_variable(service: str) -> str:
+    return SIGNING_KEY.name(service)
 
 
-def referral_reminder_working_days() -> int:
-    return int(env("LISA_REFERRAL_REMINDER_DAYS", "3"))
+def signing_key(service: str) -> str | None:
+    """This service's private Ed25519 key: it signs the identities this process mints."""
+    return SIGNING_KEY.text(service)
 
 
-def referral_expiry_working_days() -> int:
-    return int(env("LISA_REFERRAL_EXPIRY_DAYS", "10"))
+def identity_public_keys() -> str | None:
+    """`issuer:base64key` entries, comma-separated: the keys every process trusts (ADR 12)."""
+    return PUBLIC_KEYS.text()
 
 
-def referral_purge_days() -> int:
-    """Days after closure when a referral's personal content is erased."""
-    return int(env("LISA_REFERRAL_PURGE_DAYS", "180"))
+def identity_audience() -> str:
+    """Names this deployment in every identity, so another deployment refuses its tokens."""
+    return AUDIENCE.text() or f"lisa:{antenna_id()}"
+
+
+def identity_ttl_seconds() -> int:
+    """How long a minted identity is valid: one call chain, not a session."""
+    return IDENTITY_TTL.integer()
+
+
+def encryption_keys() -> list[str]:
+    """Fernet keys for personal content at rest, comma-separated: the first encrypts, every one
+    decrypts (a key change-over, then `lisa.cli reencrypt`)."""
+    return [key.strip() for key in (ENCRYPTION_KEYS.text() or "").split(",") if key.strip()]
 
 
 def nameko_config(web_port: int | None = None, service: str | None = None) -> dict:
@@ -236,7 +289,12 @@ def nameko_config(web_port: int | None = None, service: str | None = None) -> di
     return {
         "AMQP_URI": amqp_uri(service),
         "WEB_SERVER_ADDRESS": f"{http_host()}:{web_port or http_port()}",
-        "max_workers": int(env("LISA_MAX_WORKERS", "10")),
-        "PREFETCH_COUNT": int(env("LISA_PREFETCH_COUNT", "20")),
+        "max_workers": max_workers(),
+        "PREFETCH_COUNT": PREFETCH_COUNT.integer(),
         "serializer": "json",
     }
+
+
+# The platform-wide settings; each service's own are in its spec.
+SETTINGS: tuple[Setting, ...] = tuple(value for value in list(globals().values())
+                                      if isinstance(value, Setting))

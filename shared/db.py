@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, delete, event, insert, select, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import create_engine, delete, event, select, text
+from sqlalchemy.orm import sessionmaker
 
-from shared import config, events, outbox
+from shared import config, outbox
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ _green_psycopg = False
 
 def normalise_url(url: str) -> str:
     """SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; we use psycopg2 + psycogreen
-    (docs/adr/0002-database-driver.md)."""
+    (docs/adr/0002-database-driver-and-sqlite.md)."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg2://" + url.split("://", 1)[1]
     return url
@@ -57,53 +57,6 @@ def make_engine(url: str):
         cursor.close()
 
     return engine
-
-
-class UnitOfWork:
-    def __init__(self, database: "Database", correlation_id: str):
-        self.database = database
-        self.correlation_id = correlation_id
-        self.session: Session | None = None
-        self._emitted = 0
-
-    def __enter__(self) -> "UnitOfWork":
-        self.database.lock.acquire()
-        self.session = self.database.Session()
-        return self
-
-    def __exit__(self, *exc_info):
-        try:
-            self.session.rollback()
-            self.session.close()
-        finally:
-            self.database.lock.release()
-
-    def emit(self, event_type: str, payload: dict, *, antenna_id: str) -> dict:
-        """Record an event to publish once this unit of work commits."""
-        envelope = events.build(
-            self.database.service, event_type, payload,
-            antenna_id=antenna_id, correlation_id=self.correlation_id,
-        )
-        self.session.execute(insert(self.database.outbox).values(**outbox.outbox_row(envelope)))
-        self._emitted += 1
-        return envelope
-
-    def claim(self, consumer: str, event_id: str) -> bool:
-        """Mark `event_id` as processed by `consumer`; False if it already was. Call first."""
-        try:
-            self.session.execute(insert(self.database.processed).values(
-                consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC)))
-            self.session.flush()
-        except IntegrityError:
-            self.session.rollback()
-            return False
-        return True
-
-    def commit(self) -> None:
-        self.session.commit()
-        if self._emitted:
-            self.database.wake_relay()
-            self._emitted = 0
 
 
 class Database(DependencyProvider):

@@ -1,15 +1,10 @@
-"""Typed errors that cross RPC intact, and the one table that maps them to HTTP.
+"""Typed errors, each with its HTTP status and code, that cross RPC intact.
 
-Each is registered with nameko's `deserialize_to_instance`, so the gateway catches the same class
-the service raised (not a generic RemoteError). Arguments stay JSON-safe: a message and a dict of
-field messages.
+Those in CROSSES_RPC are registered with nameko's `deserialize_to_instance` (shared/rpc.py), so
+the gateway catches the same class the service raised (not a generic RemoteError). Arguments
+stay JSON-safe: a message and a dict of field messages. Pure: use cases raise these without
+importing nameko.
 """
-import logging
-
-from nameko.exceptions import deserialize_to_instance
-from nameko.rpc import rpc as nameko_rpc
-
-log = logging.getLogger(__name__)
 
 
 class LisaError(Exception):
@@ -33,48 +28,40 @@ class LisaError(Exception):
         return body
 
 
-@deserialize_to_instance
 class BadRequest(LisaError):
     status = 400
     code = "bad_request"
 
 
-@deserialize_to_instance
 class ValidationFailed(LisaError):
     status = 422
     code = "validation_failed"
 
 
-@deserialize_to_instance
 class Unauthenticated(LisaError):
     status = 401
     code = "unauthenticated"
 
 
-@deserialize_to_instance
 class Forbidden(LisaError):
     status = 403
     code = "forbidden"
 
 
-@deserialize_to_instance
 class NotFound(LisaError):
     status = 404
     code = "not_found"
 
 
-@deserialize_to_instance
 class Conflict(LisaError):
     status = 409
     code = "conflict"
 
 
-@deserialize_to_instance
 class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
-@deserialize_to_instance
 class IdempotencyKeyReused(ValidationFailed):
     """The key of an earlier request came with a different request (IETF Idempotency-Key)."""
     code = "idempotency_key_reused"
@@ -155,27 +142,6 @@ def validated(schema, data) -> dict:
         raise validation_error(exc) from None
 
 
-def rpc(fn):
-    """Our RPC entrypoint: typed errors are expected answers (logged as such), not crashes."""
-    return nameko_rpc(expected_exceptions=LisaError)(fn)
-
-
-class ExpectedErrorsOnOneLine(logging.Filter):
-    """nameko logs every expected exception of an entrypoint as a WARNING with its traceback
-    (`ServiceContainer._run_worker`): one per refused request, thousands under a fuzzer. A typed
-    error is an answer, not a fault: it is logged here as one INFO line instead."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args if isinstance(record.args, tuple) else ()
-        if not (isinstance(record.msg, str) and record.msg.startswith("(expected)")
-                and len(args) == 2 and isinstance(args[1], LisaError)):
-            return True
-        worker_ctx, error = args
-        entrypoint = getattr(worker_ctx, "entrypoint", None)
-        log.info("%s.%s refused: %s: %s", getattr(worker_ctx, "service_name", "?"),
-                 getattr(entrypoint, "method_name", "?"), error.code, error.message)
-        return False
-
-
-_ONE_LINE = ExpectedErrorsOnOneLine()
-logging.getLogger("nameko.containers").addFilter(_ONE_LINE)  # idempotent: one instance
+# Raised by a service and caught, as themselves, by its caller (the others are the edge's own).
+CROSSES_RPC = (BadRequest, ValidationFailed, Unauthenticated, Forbidden, NotFound, Conflict,
+               InvalidTransition, IdempotencyKeyReused)

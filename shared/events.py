@@ -1,8 +1,10 @@
-"""The event envelope and one marshmallow schema per event type.
+"""The event envelope, the base of every payload schema, and the registry of event types.
 
 Every event on the bus is an envelope (DESIGN.md section 3) validated when it is written to the
-outbox and again when it is consumed. Payloads carry identifiers and category-level facts only:
-no citizen free text, no names, no referral content; the bus is shared by all partners.
+outbox and again when it is consumed; each service owns the payload schemas of the events it
+publishes (services/<name>/events.py, named by its spec). Payloads carry identifiers and
+category-level facts only: no citizen free text, no names, no referral content; the bus is
+shared by all partners.
 
 Consumers are tolerant readers (unknown fields are dropped); an event of an older schema version
 is brought up to date by the upcasters registered for it before the payload is validated.
@@ -14,9 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
-
-ZONES = ("public_space", "social")
-CHANNELS = ("desk", "phone", "email", "warden", "street_worker", "police", "open311")
 
 
 class EnvelopeSchema(Schema):
@@ -40,120 +39,25 @@ class PayloadSchema(Schema):
         unknown = RAISE
 
 
-class IncidentFacts(PayloadSchema):
-    incident_id = fields.Integer(required=True)
-    ticket = fields.String(required=True)
-    category = fields.String(required=True)
-    parent_category = fields.String(required=True)
-    phenomenon = fields.String(allow_none=True, load_default=None)
-    zone = fields.String(required=True, validate=validate.OneOf(ZONES))
-    partner = fields.String(required=True)
-    neighbourhood = fields.String(allow_none=True, load_default=None)
+# (source, event_type) -> (current schema version, payload schema). Each service declares the
+# events it publishes in its own events.py and spec; `register` puts them here when the platform
+# loads the registered specs, so a consumer parses any event without importing its publisher.
+EVENT_TYPES: dict[tuple[str, str], tuple[int, type[PayloadSchema]]] = {}
 
 
-class IncidentReported(IncidentFacts):
-    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
-    reported_at = fields.AwareDateTime(required=True)
-    sla_due_at = fields.AwareDateTime(required=True)
+class EventTypeClash(ValueError):
+    pass
 
 
-class IncidentTriaged(IncidentFacts):
-    triaged_at = fields.AwareDateTime(required=True)
-    sla_due_at = fields.AwareDateTime(required=True)
+def register(source: str, publishes: dict[str, tuple[int, type[PayloadSchema]]]) -> None:
+    """Make `source`'s event types known (again: the same declaration is no change)."""
+    for event_type, declared in publishes.items():
+        known = EVENT_TYPES.get((source, event_type))
+        if known is not None and known != declared:
+            raise EventTypeClash(f"{source}.{event_type} is declared twice: {known} and "
+                                 f"{declared}")
+        EVENT_TYPES[(source, event_type)] = declared
 
-
-class IncidentStatusChanged(IncidentFacts):
-    from_status = fields.String(required=True)
-    to_status = fields.String(required=True)
-    duplicate_of = fields.Integer(allow_none=True, load_default=None)
-    changed_at = fields.AwareDateTime(required=True)
-
-
-class IncidentClosed(IncidentFacts):
-    final_status = fields.String(required=True)
-    reported_at = fields.AwareDateTime(required=True)
-    closed_at = fields.AwareDateTime(required=True)
-    within_sla = fields.Boolean(required=True)
-
-
-class JobFacts(PayloadSchema):
-    job_id = fields.Integer(required=True)
-    incident_id = fields.Integer(allow_none=True, load_default=None)
-    site_id = fields.Integer(required=True)
-    neighbourhood = fields.String(allow_none=True, load_default=None)
-    surface = fields.String(required=True)
-    ownership = fields.String(required=True)
-    content = fields.String(required=True)
-    area_m2 = fields.Float(required=True)
-    priority = fields.Integer(required=True)
-    due_at = fields.AwareDateTime(allow_none=True, load_default=None)
-    recurrence = fields.Boolean(required=True)
-
-
-class JobCreated(JobFacts):
-    status = fields.String(required=True)
-    created_at = fields.AwareDateTime(required=True)
-
-
-class JobScheduled(JobFacts):
-    scheduled_for = fields.Date(required=True)
-    crew_size = fields.Integer(required=True)
-
-
-class JobCompleted(JobFacts):
-    removed_m2 = fields.Float(required=True)
-    method = fields.String(required=True)
-    minutes_spent = fields.Integer(required=True)
-    completed_at = fields.AwareDateTime(required=True)
-    within_deadline = fields.Boolean(allow_none=True, load_default=None)
-
-
-class JobCancelled(JobFacts):
-    from_status = fields.String(required=True)
-    cancelled_at = fields.AwareDateTime(required=True)
-
-
-class JobRejected(JobFacts):
-    reason_code = fields.String(required=True)
-    rejected_at = fields.AwareDateTime(required=True)
-
-
-class ReferralFacts(PayloadSchema):
-    """Ids, organisations, reason, urgency, status and time: never the message, the client key
-    or any identity."""
-    referral_id = fields.Integer(required=True)
-    sender_org = fields.String(required=True)
-    receiver_org = fields.String(required=True)
-    receiver_service = fields.String(required=True)
-    subject = fields.String(required=True)
-    reason = fields.String(required=True)
-    urgency = fields.String(required=True)
-    status = fields.String(required=True)
-    at = fields.AwareDateTime(required=True)
-
-
-class ReferralClosed(ReferralFacts):
-    outcome = fields.String(allow_none=True, load_default=None)
-    successful = fields.Boolean(required=True)
-
-
-# (source, event_type) -> (current schema version, payload schema)
-EVENT_TYPES: dict[tuple[str, str], tuple[int, type[PayloadSchema]]] = {
-    ("incidents", "incident_reported"): (1, IncidentReported),
-    ("incidents", "incident_triaged"): (1, IncidentTriaged),
-    ("incidents", "incident_status_changed"): (1, IncidentStatusChanged),
-    ("incidents", "incident_closed"): (1, IncidentClosed),
-    ("tags", "job_created"): (1, JobCreated),
-    ("tags", "job_scheduled"): (1, JobScheduled),
-    ("tags", "job_completed"): (1, JobCompleted),
-    ("tags", "job_cancelled"): (1, JobCancelled),
-    ("tags", "job_rejected"): (1, JobRejected),
-    ("referrals", "referral_sent"): (1, ReferralFacts),
-    ("referrals", "referral_accepted"): (1, ReferralFacts),
-    ("referrals", "referral_declined"): (1, ReferralFacts),
-    ("referrals", "referral_contact_made"): (1, ReferralFacts),
-    ("referrals", "referral_closed"): (1, ReferralClosed),
-}
 
 # (event_type, from_version) -> function(payload) returning the payload at from_version + 1
 UPCASTERS: dict[tuple[str, int], Callable[[dict], dict]] = {}

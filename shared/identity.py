@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from nameko.extensions import DependencyProvider
 
 from shared import config
 from shared.config import ConfigurationError
@@ -66,6 +65,13 @@ class Identity:
     def require_role(self, *roles: str) -> None:
         if not self.has_role(*roles):
             raise Forbidden(f"Role '{self.role}' may not do this.")
+
+    def acting_antenna(self) -> str:
+        """The antenna this identity acts for when it creates something: its first one. One
+        with no antenna may create nothing (Forbidden)."""
+        if not self.antennas:
+            raise Forbidden("This identity serves no antenna.")
+        return self.antennas[0]
 
     def require_antenna(self, antenna_id: str) -> None:
         if antenna_id not in self.antennas:
@@ -258,42 +264,6 @@ def check_configuration(service: str) -> None:
     if key.kid not in trusted.keys.get(service, {}):
         raise ConfigurationError(f"The public key of {config.signing_key_variable(service)} "
                                     f"is not listed in {config.PUBLIC_KEYS_VARIABLE}.")
-
-
-class CallerIdentity(DependencyProvider):
-    """Injects an accessor for the identity of whoever started this call chain. Each service
-    container signs with its own service's key, also when every service shares one process."""
-
-    def setup(self):
-        self.signing_key = SigningKey.from_config(self.container.service_name)
-        self.trusted = TrustedKeys.from_config()
-
-    class Accessor:
-        def __init__(self, worker_ctx, provider):
-            self._worker_ctx = worker_ctx
-            self._provider = provider
-
-        @property
-        def current(self) -> Identity:
-            return self._provider.trusted.verify(
-                self._worker_ctx.context_data.get(CONTEXT_KEY))
-
-        def assume(self, identity: Identity) -> None:
-            """Act as `identity` for the rest of this worker's calls: the gateway for a user
-            it authenticated; a service only as itself."""
-            self._worker_ctx.context_data[CONTEXT_KEY] = \
-                self._provider.signing_key.mint(identity)
-
-        def act_as_service(self) -> Identity:
-            """An event handler or timer acting on this service's own behalf, for the antennas
-            this deployment serves."""
-            identity = Identity.for_service(self._provider.container.service_name,
-                                            config.served_antennas())
-            self.assume(identity)
-            return identity
-
-    def get_dependency(self, worker_ctx):
-        return self.Accessor(worker_ctx, self)
 
 
 def context_for(identity: Identity) -> dict:

@@ -3,9 +3,6 @@
 One process-wide registry (prometheus_client's default), labelled by service, so the embedded
 platform serves all services on one merged /metrics page and each distributed process its own.
 """
-import time
-
-from nameko.extensions import DependencyProvider
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 ENTRYPOINT_CALLS = Counter(
@@ -33,27 +30,6 @@ OUTBOX_PUBLISH_ERRORS = Counter(
 HTTP_REQUESTS = Counter(
     "lisa_http_requests_total", "Gateway HTTP responses.", ["method", "route", "status"],
 )
-
-
-class EntrypointMetrics(DependencyProvider):
-    """Counts and times every entrypoint of the service it is declared on."""
-
-    def setup(self):
-        self.started = {}
-
-    def worker_setup(self, worker_ctx):
-        self.started[worker_ctx] = time.perf_counter()
-
-    def worker_result(self, worker_ctx, result=None, exc_info=None):
-        started = self.started.pop(worker_ctx, None)
-        service = self.container.service_name
-        name = worker_ctx.entrypoint.method_name
-        ENTRYPOINT_CALLS.labels(service, name, outcome(exc_info)).inc()
-        if started is not None:
-            ENTRYPOINT_LATENCY.labels(service, name).observe(time.perf_counter() - started)
-
-    def worker_teardown(self, worker_ctx):
-        self.started.pop(worker_ctx, None)
 
 
 def outcome(exc_info) -> str:

@@ -1,6 +1,4 @@
-"""Alembic, one migration history per service (services/<name>/migrations)."""
-from pathlib import Path
-
+"""Alembic, one migration history per service (the folder its spec names)."""
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
@@ -9,14 +7,14 @@ from sqlalchemy.pool import NullPool
 
 from shared import config
 from shared.db import normalise_url
+from shared.spec import ServiceSpec
 
-SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 
-
-def alembic_config(service: str, url: str | None = None) -> Config:
+def alembic_config(spec: ServiceSpec, url: str | None = None) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", (url or config.database_url(service)).replace("%", "%%"))
+    cfg.set_main_option("script_location", str(spec.migrations))
+    cfg.set_main_option("sqlalchemy.url",
+                        (url or config.database_url(spec.name)).replace("%", "%%"))
     return cfg
 
 
@@ -36,10 +34,10 @@ def ensure_database(url: str) -> None:
     admin.dispose()
 
 
-def upgrade(service: str, url: str | None = None) -> None:
-    url = url or config.database_url(service)
+def upgrade(spec: ServiceSpec, url: str | None = None) -> None:
+    url = url or config.database_url(spec.name)
     ensure_database(url)
-    command.upgrade(alembic_config(service, url), "head")
+    command.upgrade(alembic_config(spec, url), "head")
 
 
 def run_env(target_metadata) -> None:

@@ -1,10 +1,10 @@
 """Transactional outbox and its relay.
 
-A service's state change and the events it raises are written in one database transaction (see
-`shared.db.UnitOfWork.emit`); the relay then publishes the pending rows with publisher confirms
-and marks them sent. A crash between publish and mark republishes the row: consumers are
-idempotent, so the effect is still exactly once. A rolled-back transaction leaves no row, so
-nothing is published for it.
+A service's state change and the events it raises are written in one database transaction
+(see `shared.unit_of_work.UnitOfWork.emit`); the relay then publishes the pending rows with
+publisher confirms and marks them sent. A crash between publish and mark republishes the row:
+consumers are idempotent, so the effect is still exactly once. A rolled-back transaction leaves
+no row, so nothing is published for it.
 
 One relay at a time publishes a service's outbox, in id order: on PostgreSQL each batch runs under
 a transaction-level advisory lock of the service, so replicas stand by (two relays sharing rows

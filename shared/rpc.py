@@ -1,18 +1,33 @@
-"""RPC clients with a deadline.
+"""RPC, nameko's side: the entrypoint every service declares, clients with a deadline, and the
+typed errors carried across intact.
 
 nameko 3's RPC call waits for its reply forever. `ServiceClient` gives each request message a
 TTL (`expiration`), so a request nobody consumed in time is dropped by the broker instead of being
 executed long after its caller gave up; the caller bounds its wait with `deadline()`."""
+import logging
+
 import eventlet
+from nameko.exceptions import deserialize_to_instance
 from nameko.rpc import ServiceRpc
+from nameko.rpc import rpc as nameko_rpc
 
 from shared import config
-from shared.errors import LisaError
+from shared.errors import CROSSES_RPC, LisaError
+
+log = logging.getLogger(__name__)
+
+for _error in CROSSES_RPC:   # the caller gets the class the service raised, not a RemoteError
+    deserialize_to_instance(_error)
 
 
 class ServiceUnavailable(LisaError):
     status = 503
     code = "unavailable"
+
+
+def rpc(fn):
+    """Our RPC entrypoint: typed errors are expected answers (logged as such), not crashes."""
+    return nameko_rpc(expected_exceptions=LisaError)(fn)
 
 
 class ServiceClient(ServiceRpc):
@@ -25,3 +40,24 @@ def deadline() -> eventlet.Timeout:
     """`with deadline():` around RPC calls; raises ServiceUnavailable when they take too long."""
     return eventlet.Timeout(config.rpc_timeout_seconds(),
                             ServiceUnavailable("A service did not answer in time."))
+
+
+class ExpectedErrorsOnOneLine(logging.Filter):
+    """nameko logs every expected exception of an entrypoint as a WARNING with its traceback
+    (`ServiceContainer._run_worker`): one per refused request, thousands under a fuzzer. A typed
+    error is an answer, not a fault: it is logged here as one INFO line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if not (isinstance(record.msg, str) and record.msg.startswith("(expected)")
+                and len(args) == 2 and isinstance(args[1], LisaError)):
+            return True
+        worker_ctx, error = args
+        entrypoint = getattr(worker_ctx, "entrypoint", None)
+        log.info("%s.%s refused: %s: %s", getattr(worker_ctx, "service_name", "?"),
+                 getattr(entrypoint, "method_name", "?"), error.code, error.message)
+        return False
+
+
+_ONE_LINE = ExpectedErrorsOnOneLine()
+logging.getLogger("nameko.containers").addFilter(_ONE_LINE)  # idempotent: one instance

@@ -1,7 +1,7 @@
 """Encryption at rest of personal content (Fernet: AES-128-CBC with HMAC-SHA256, from the
 `cryptography` package). LISA_ENCRYPTION_KEYS lists Fernet keys: the first encrypts, every one
 decrypts, so a key changes over without a stop; `reseal` moves old content to the first key
-(`python -m lisa.cli reencrypt-referrals`, ADR 12). There is no default and nothing derived:
+(`python -m lisa.cli reencrypt`, ADR 12). There is no default and nothing derived:
 `make demo` writes its own key under var/."""
 import json
 from functools import cache

@@ -5,7 +5,7 @@ earlier is routed nowhere and lost for it. Declaring the queues (with nameko's o
 arguments) at deploy time, like a migration of the broker, closes that gap: `lisa.cli migrate`
 and the embedded start both call `declare_event_queues`.
 
-Retries (docs/adr/0011-events-retries-dead-letters.md): a consumer that meets a transient
+Retries (docs/adr/0010-events-retries-dead-letters.md): a consumer that meets a transient
 failure republishes the event to its service's delay exchange `<service>.delay` (headers
 exchange; header `x-delay-ms` picks the delay queue `<service>.delay.<ms>ms`, whose messages all
 share one TTL, so none waits behind a longer one). When the TTL expires the broker dead-letters

@@ -19,7 +19,10 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
 import shared.memory_transport  # noqa: E402  (registers lisa-memory://)
+from lisa import platform  # noqa: E402
 from shared.identity import Identity, context_for  # noqa: E402
+
+platform.specs()  # the registry, loaded as every process loads it: each service's events known
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POSTGRES_ADMIN_URL = os.environ.get("LISA_TEST_POSTGRES_URL",
@@ -63,16 +66,16 @@ def eventually(fetch, timeout: float = 30.0, interval: float = 0.05):
 @contextlib.contextmanager
 def migrated_database(service: str, url: str):
     """A service's database at `url`: migrations applied, reference data seeded."""
-    from lisa import platform
     from shared import migrations
     from shared.db import Database
 
-    migrations.upgrade(service, url)
-    database = Database(platform.load(platform.BY_NAME[service].metadata),
-                        service=service).open(url)
-    with database.session() as session:
-        platform.seed_reference_data(service, session, ANTENNA)
-        session.commit()
+    spec = platform.spec(service)
+    migrations.upgrade(spec, url)
+    database = Database(spec.metadata, service=service).open(url)
+    if spec.seed_reference is not None:
+        with database.session() as session:
+            spec.seed_reference(session, ANTENNA)
+            session.commit()
     try:
         yield database
     finally:
@@ -188,7 +191,7 @@ def running_platform(var_path, only=None, env=None):
     """The whole platform in this process, as `make demo` runs it (without demo incidents)."""
     from nameko.runners import ServiceRunner
 
-    from lisa import cli, demo, platform
+    from lisa import cli, demo
     from lisa.local import free_port
     from shared import config
 
@@ -201,15 +204,11 @@ def running_platform(var_path, only=None, env=None):
         for key, value in (env or {}).items():
             patch.setenv(key, value)
         cli.migrate()
-        gateway_db = cli.database_for("gateway")
-        with gateway_db.session() as session:
-            demo.ensure_accounts(session, ANTENNA)
-        gateway_db.engine.dispose()
+        demo.seed_accounts(cli.database_for, ANTENNA)
         with nameko.config.patch(config.nameko_config()):
             runner = ServiceRunner()
-            for spec in platform.SERVICES:
-                if only is None or spec.name in only:
-                    runner.add_service(platform.load(spec.service))
+            for cls in platform.service_classes(only):
+                runner.add_service(cls)
             runner.start()
             try:
                 yield Api(f"http://127.0.0.1:{port}/")

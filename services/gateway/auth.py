@@ -15,6 +15,7 @@ around it (docs/adr/0013-gateway-login-throttle-and-hashing.md):
 import hashlib
 import logging
 import math
+import os
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -25,13 +26,26 @@ from eventlet.semaphore import Semaphore
 from sqlalchemy import and_, delete, or_, select
 
 from services.gateway.models import ApiToken, LoginFailure, User
-from shared import config
 from shared.clock import as_utc
+from shared.config import Setting
 from shared.errors import TooManyRequests, Unauthenticated, ValidationFailed
 from shared.identity import ROLES, Identity
 from shared.reference import partner_codes
 
 log = logging.getLogger(__name__)
+
+TOKEN_TTL = Setting("LISA_TOKEN_TTL_SECONDS", "28800", "lifetime of an API token")
+TOKEN_RETENTION_DAYS = Setting("LISA_TOKEN_RETENTION_DAYS", "30", "days an expired or revoked "
+                               "API token is kept (which token acted when) before pruning")
+LOGIN_MAX_FAILURES = Setting("LISA_LOGIN_MAX_FAILURES", "5", "failed logins for one username, "
+                             "or from one client address, that close the window")
+LOGIN_WINDOW = Setting("LISA_LOGIN_WINDOW_SECONDS", "900", "the login throttle's window")
+PASSWORD_HASHING_CONCURRENCY = Setting(
+    "LISA_PASSWORD_HASHING_CONCURRENCY", None, "password hashes computed at once by one gateway "
+    "(default: one core fewer than the machine has, so hashing never takes the core that serves "
+    "every other request)")
+SETTINGS = (TOKEN_TTL, TOKEN_RETENTION_DAYS, LOGIN_MAX_FAILURES, LOGIN_WINDOW,
+            PASSWORD_HASHING_CONCURRENCY)
 
 # OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -42,8 +56,14 @@ _dummy_hash: str | None = None
 def _hashing_slots() -> Semaphore:
     global _slots
     if _slots is None:
-        _slots = Semaphore(config.password_hashing_concurrency())
+        _slots = Semaphore(hashing_concurrency())
     return _slots
+
+
+def hashing_concurrency() -> int:
+    if PASSWORD_HASHING_CONCURRENCY.text() is None:
+        return max(1, (os.cpu_count() or 2) - 1)
+    return max(1, PASSWORD_HASHING_CONCURRENCY.integer())
 
 
 def _hashing(fn, *args):
@@ -109,8 +129,8 @@ def seconds_until_allowed(session, username: str, address: str, now: datetime) -
     """0 if a login may be attempted; else how long until the window lets one through again:
     when the oldest of the last `max` failures (for the username, or from the address) leaves
     the window. Refused attempts are not failures, so waiting is enough."""
-    limit = config.login_max_failures()
-    window = timedelta(seconds=config.login_window_seconds())
+    limit = LOGIN_MAX_FAILURES.integer()
+    window = timedelta(seconds=LOGIN_WINDOW.integer())
     waits = []
     for column, value in ((LoginFailure.username, username), (LoginFailure.address, address)):
         recent = session.scalars(select(LoginFailure.at).where(
@@ -144,7 +164,7 @@ def issue_token(database, username: str, password: str, address: str, now: datet
     new_hash = hash_password(password) if _hasher.check_needs_rehash(user.password_hash) \
         else None
     token = secrets.token_urlsafe(32)
-    expires = now + timedelta(seconds=config.token_ttl_seconds())
+    expires = now + timedelta(seconds=TOKEN_TTL.integer())
     with database.session() as session:
         session.add(ApiToken(token_hash=token_digest(token), user_id=user.id, created_at=now,
                              expires_at=expires, revoked=False))
@@ -189,6 +209,6 @@ def prune(session, now: datetime, retention: timedelta) -> dict:
         ApiToken.expires_at < cutoff,
         and_(ApiToken.revoked, ApiToken.revoked_at < cutoff)))).rowcount
     failures = session.execute(delete(LoginFailure).where(
-        LoginFailure.at < now - timedelta(seconds=config.login_window_seconds()))).rowcount
+        LoginFailure.at < now - timedelta(seconds=LOGIN_WINDOW.integer()))).rowcount
     session.commit()
     return {"tokens": tokens, "login_failures": failures}

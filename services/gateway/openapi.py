@@ -1,11 +1,11 @@
-"""OpenAPI 3 document generated from the marshmallow schemas of the routes `@api` registered."""
+"""OpenAPI 3 document generated from the marshmallow schemas of the gateway's `@api` routes."""
 import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from services.gateway.api import ROUTES
 from services.gateway.schemas import ErrorSchema
+from shared.http import Route
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 _TYPES = {"int": "integer", None: "string", "string": "string"}
@@ -32,7 +32,7 @@ def _errors(statuses: dict) -> dict:
             for code, text in statuses.items()}
 
 
-def build_spec() -> dict:
+def build_spec(routes: list[Route]) -> dict:
     spec = APISpec(
         title="LISA platform API", version="1.0.0", openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
@@ -44,7 +44,7 @@ def build_spec() -> dict:
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=ErrorSchema)
     paths: dict[str, dict] = {}
-    for route in ROUTES:
+    for route in routes:
         if not route.path.startswith("/api/v1/") or route.path.startswith("/api/v1/openapi"):
             continue
         parameters = [

@@ -7,38 +7,15 @@ from marshmallow import (
     post_load,
     validate,
     validates,
-    validates_schema,
 )
 
 from services.incidents import domain
-from shared.events import CHANNELS, ZONES
+from services.incidents.events import CHANNELS, ZONES
 from shared.fields import Offset, RecordId
+from shared.location import LocationSchema
 from shared.reference import partner_codes
 
-# Belgium's bounding box, with a little margin: a coordinate outside is a typo or a foreign place.
-BELGIUM_LAT = (49.49, 51.51)
-BELGIUM_LON = (2.54, 6.41)
 MAX_DESCRIPTION = 4000
-
-
-class LocationSchema(Schema):
-    address = fields.String(required=True, validate=validate.Length(min=3, max=300))
-    lat = fields.Float(load_default=None, allow_none=True)
-    lon = fields.Float(load_default=None, allow_none=True)
-    neighbourhood = fields.String(load_default=None, allow_none=True,
-                                  validate=validate.Length(max=100))
-
-    @validates_schema
-    def inside_belgium(self, data, **kwargs):
-        lat, lon = data.get("lat"), data.get("lon")
-        if (lat is None) != (lon is None):
-            raise ValidationError("Give both lat and lon, or neither.", "lat")
-        if lat is None:
-            return
-        if not (BELGIUM_LAT[0] <= lat <= BELGIUM_LAT[1]):
-            raise ValidationError("Latitude is outside Belgium.", "lat")
-        if not (BELGIUM_LON[0] <= lon <= BELGIUM_LON[1]):
-            raise ValidationError("Longitude is outside Belgium.", "lon")
 
 
 class ReporterSchema(Schema):

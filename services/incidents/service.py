@@ -8,17 +8,17 @@ from prometheus_client import Gauge
 
 from services.incidents import domain, schemas, use_cases
 from services.incidents.models import metadata
-from shared import config
-from shared.clock import Clock
+from shared.config import Setting
 from shared.db import Database
-from shared.errors import NotFound, rpc, validated
+from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
+from shared.errors import NotFound, validated
 from shared.handlers import DeadLetters, Rejected, idempotent_handler
-from shared.identity import CallerIdentity
-from shared.metrics import EntrypointMetrics
 from shared.ops import ops_service
-from shared.rpc import ServiceClient, deadline
+from shared.rpc import ServiceClient, deadline, rpc
 
 log = logging.getLogger(__name__)
+CONTACT_RETENTION_DAYS = Setting("LISA_CONTACT_RETENTION_DAYS", "90", "days a citizen's "
+                                 "contact is kept after the incident is closed (GDPR)")
 OVERDUE = Gauge("lisa_incidents_overdue", "Open incidents past their SLA deadline.")
 
 # Built once: marshmallow schemas are reusable, and building one costs more than a load.
@@ -166,7 +166,7 @@ class IncidentsService:
     def purge_expired_contacts(self):
         with self.db.session() as session:
             purged = use_cases.purge_contacts(session, self.clock(),
-                                              config.contact_retention_days())
+                                              CONTACT_RETENTION_DAYS.integer())
         if purged:
             log.info("erased the citizen contact of %d closed incidents", purged)
 

@@ -32,10 +32,6 @@ from shared.events import Rejected
 from shared.fields import record_id
 from shared.identity import Identity
 
-EVENT_FACTS = ("incident_id", "ticket", "category", "parent_category", "phenomenon", "zone",
-               "partner", "neighbourhood")
-
-
 # -- reference data ---------------------------------------------------------------------------
 
 def seed_reference_data(session) -> None:
@@ -201,8 +197,7 @@ def authorise_report(identity: Identity) -> str:
     """May this caller report at all, and for which antenna (the one it reports for)."""
     if not identity.has_role(*domain.REPORTERS):
         raise Forbidden(f"Role '{identity.role}' may not report incidents.")
-    antenna = identity.antennas[0] if identity.antennas else ""
-    identity.require_antenna(antenna)
+    antenna = identity.acting_antenna()
     return antenna
 
 

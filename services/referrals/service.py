@@ -8,15 +8,21 @@ from nameko.timer import timer
 
 from services.referrals import schemas, use_cases
 from services.referrals.models import metadata
-from shared import config
-from shared.clock import Clock
+from shared.config import Setting
 from shared.db import Database
-from shared.errors import rpc, validated
-from shared.identity import CallerIdentity
-from shared.metrics import EntrypointMetrics
+from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
+from shared.errors import validated
 from shared.ops import ops_service
+from shared.rpc import rpc
 
 log = logging.getLogger(__name__)
+
+REMINDER_DAYS = Setting("LISA_REFERRAL_REMINDER_DAYS", "3",
+                        "working days before an unanswered referral's sender is reminded")
+EXPIRY_DAYS = Setting("LISA_REFERRAL_EXPIRY_DAYS", "10",
+                      "working days after which an unanswered referral expires")
+PURGE_DAYS = Setting("LISA_REFERRAL_PURGE_DAYS", "180",
+                     "days after closure when a referral's personal content is erased")
 
 REFERRAL = schemas.ReferralSchema()
 PAGE = schemas.ReferralPageSchema()
@@ -117,10 +123,10 @@ class ReferralsService:
         now = self.clock()
         with self.db.unit_of_work() as uow:
             counts = use_cases.remind_and_expire(uow, now,
-                                                 config.referral_reminder_working_days(),
-                                                 config.referral_expiry_working_days())
+                                                 REMINDER_DAYS.integer(),
+                                                 EXPIRY_DAYS.integer())
         with self.db.unit_of_work() as uow:
-            counts["purged"] = use_cases.purge(uow, now, config.referral_purge_days())
+            counts["purged"] = use_cases.purge(uow, now, PURGE_DAYS.integer())
         if any(counts.values()):
             log.info("referrals: %s", counts)
 

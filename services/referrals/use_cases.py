@@ -155,7 +155,7 @@ def authorise_send(uow, identity: Identity, now: datetime) -> None:
 
 def send(uow, identity: Identity, data: dict, now: datetime) -> dict:
     """Send a referral; a refused one (no basis, expired consent, wrong receiver, a role that
-    may not) is written to the access log before the error is returned."""
+    may not) is written to the access log, then its error is raised."""
     try:
         return _send(uow, identity, data, now)
     except LisaError as error:
@@ -165,8 +165,7 @@ def send(uow, identity: Identity, data: dict, now: datetime) -> dict:
 def _send(uow, identity: Identity, data: dict, now: datetime) -> dict:
     if not domain.may_send(identity.role, data["subject"]):
         raise Forbidden(f"Role '{identity.role}' may not send this referral.")
-    antenna = identity.antennas[0] if identity.antennas else ""
-    identity.require_antenna(antenna)
+    antenna = identity.acting_antenna()
     session = uow.session
     service = session.get(PartnerService, data["receiver_service"])
     if service is None or not service.active:

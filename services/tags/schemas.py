@@ -1,9 +1,9 @@
 """marshmallow schemas of the tags service's RPC payloads (and its part of the REST API)."""
 from marshmallow import Schema, fields, post_load, validate
 
-from services.incidents.schemas import LocationSchema
 from services.tags import domain
 from shared.fields import Offset, RecordId
+from shared.location import LocationSchema
 
 PHOTO_REFERENCE = validate.Regexp(r"^[A-Za-z0-9._:/-]{1,200}$",
                                   error="A photo reference (file name or URL path).")

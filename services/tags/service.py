@@ -8,17 +8,19 @@ from prometheus_client import Counter, Gauge
 
 from services.tags import schemas, use_cases
 from services.tags.models import metadata
-from shared import config
-from shared.clock import Clock
+from shared.config import Setting
 from shared.db import Database
-from shared.errors import NotFound, rpc, validated
+from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
+from shared.errors import NotFound, validated
 from shared.handlers import DeadLetters, Rejected, idempotent_handler
-from shared.identity import CallerIdentity
-from shared.metrics import EntrypointMetrics
 from shared.ops import ops_service
-from shared.rpc import ServiceClient, deadline
+from shared.rpc import ServiceClient, deadline, rpc
 
 log = logging.getLogger(__name__)
+
+# Where the crew's van starts and ends its day (the antenna).
+DEPOT_LAT = Setting("LISA_ANTENNA_LAT", "50.8338", "latitude of the crew's depot (the antenna)")
+DEPOT_LON = Setting("LISA_ANTENNA_LON", "4.3703", "longitude of the crew's depot")
 
 OPEN_JOBS = Gauge("lisa_tags_open_jobs", "Removal jobs not done, cancelled or rejected.")
 OPEN_M2 = Gauge("lisa_tags_open_m2", "Estimated m2 of graffiti waiting for removal.")
@@ -158,7 +160,7 @@ class TagsService:
         data = validated(PLAN_QUERY, query)
         with self.db.session() as session:
             return PLAN.dump(use_cases.plan_day(session, identity, data["date"], data["crew"],
-                                                config.antenna_location()))
+                                                (DEPOT_LAT.number(), DEPOT_LON.number())))
 
     # -- timers -----------------------------------------------------------------------------------
     @timer(interval=3600)

@@ -175,8 +175,7 @@ def _new_job(uow, *, actor: str, role: str, antenna_id: str, location: dict, det
 def authorise_create(identity: Identity) -> str:
     """May this caller create jobs at all, and for which antenna; before the body is read."""
     identity.require_role(*CHANGERS)
-    antenna = identity.antennas[0] if identity.antennas else ""
-    identity.require_antenna(antenna)
+    antenna = identity.acting_antenna()
     return antenna
 
 
@@ -467,7 +466,7 @@ def list_jobs(session, identity: Identity, query: dict, now: datetime) -> dict:
 def plan_day(session, identity: Identity, day: date, crew_names: list[str] | None,
              depot: tuple[float, float]) -> dict:
     authorise_plan(identity)
-    antenna = identity.antennas[0] if identity.antennas else ""
+    antenna = identity.acting_antenna()
     members = session.scalars(select(CrewMember).where(CrewMember.antenna_id == antenna,
                                                        CrewMember.active)).all()
     if crew_names is not None:

@@ -1,54 +1,15 @@
 """`lisa.cli broker-setup` on the real RabbitMQ: one user per service, which may write only to
 its own exchanges. Users are global to the broker, so each test uses its own prefix and deletes
 its users afterwards."""
-import os
-import subprocess
-import sys
-import uuid
-
 import pytest
 from amqp.exceptions import AccessRefused, PreconditionFailed
 from kombu import Connection, Exchange, Queue
 
 from lisa import platform
-from lisa.local import rabbitmqctl
 from shared.topology import declare_event_queues
-from tests.conftest import ROOT
+from tests.integration.conftest import cli, user_env
 
 pytestmark = pytest.mark.integration
-
-
-def user_env(rabbit_uri: str) -> dict:
-    """Each service's own URI on the test vhost, with a prefix of its own for the users."""
-    vhost = rabbit_uri.rsplit("/", 1)[1]
-    prefix = f"lisa-t{uuid.uuid4().hex[:6]}-"
-    env = {"LISA_BROKER_USER_PREFIX": prefix, "LISA_AMQP_URI": rabbit_uri}
-    for spec in platform.SERVICES:
-        password = uuid.uuid4().hex
-        env[f"LISA_{spec.name.upper()}_AMQP_URI"] = \
-            f"pyamqp://{prefix}{spec.name}:{password}@127.0.0.1:5672/{vhost}"
-    return env
-
-
-@pytest.fixture
-def broker_users(rabbit_uri):
-    """Runs broker-setup for a fresh vhost; yields the environment the services would have."""
-    env = user_env(rabbit_uri)
-    try:
-        yield env
-    finally:
-        prefix = env["LISA_BROKER_USER_PREFIX"]
-        for spec in platform.SERVICES:
-            try:
-                rabbitmqctl("delete_user", f"{prefix}{spec.name}")
-            except RuntimeError:
-                pass
-
-
-def cli(env, *args):
-    return subprocess.run([sys.executable, "-m", "lisa.cli", *args], cwd=ROOT,
-                          env={**os.environ, **env, "PYTHONPATH": ROOT}, capture_output=True,
-                          text=True, timeout=180)
 
 
 def setup_broker(env):
@@ -56,7 +17,7 @@ def setup_broker(env):
     admin = env["LISA_AMQP_URI"]
     declare_event_queues(admin, platform.service_classes(), (0.5, 1))
     with Connection(admin) as connection:
-        for spec in platform.SERVICES:
+        for spec in platform.specs():
             Exchange(f"{spec.name}.events", type="topic", durable=True)(
                 connection.default_channel).declare()
     for _ in range(2):  # idempotent

@@ -1,24 +1,15 @@
-"""`make run` on the real RabbitMQ and PostgreSQL: one process per service, migrations first.
-
-Each test gets its own RabbitMQ vhost (the `rabbit_uri` fixture of tests/integration/conftest.py,
-made with rabbitmqctl) and its own PostgreSQL databases, so runs never see each other's messages
-or rows."""
+"""`make run` on the real RabbitMQ and PostgreSQL: one process per service, migrations first
+(the `distributed_platform` fixture of tests/integration/conftest.py: its own RabbitMQ vhost and
+PostgreSQL databases, so runs never see each other's messages or rows)."""
 import json
-import os
-import subprocess
-import sys
-import time
-import uuid
 from datetime import UTC, datetime
 
 import pytest
-import requests
 from kombu import Connection, Exchange, Queue
 
-from lisa.local import drop_databases, free_port, stop_group, wait_ready
 from shared import events
 from shared.calendar import BRUSSELS
-from tests.conftest import POSTGRES_ADMIN_URL, ROOT, Api, eventually
+from tests.conftest import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -29,53 +20,8 @@ GRAFFITI = {
 }
 
 
-@pytest.fixture
-def distributed_platform(brokers_available, rabbit_uri, platform_env, tmp_path):
-    prefix = f"lisa_it_{uuid.uuid4().hex[:8]}"
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    gateway_port, ops_port, tags_port, referrals_port = (free_port() for _ in range(4))
-    env = {
-        **os.environ,
-        "LISA_AMQP_URI": rabbit_uri,
-        "LISA_DATABASE_URL": f"{base}/{prefix}_{{service}}",
-        "LISA_HTTP_PORT": str(gateway_port),
-        "LISA_INCIDENTS_OPS_PORT": str(ops_port),
-        "LISA_TAGS_OPS_PORT": str(tags_port),
-        "LISA_REFERRALS_OPS_PORT": str(referrals_port),
-        "LISA_VAR_DIR": str(tmp_path),
-        "PYTHONPATH": str(ROOT),
-        **platform_env,
-    }
-    log = open(tmp_path / "platform.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_ready(f"http://127.0.0.1:{gateway_port}/readyz", process)
-        wait_ready(f"http://127.0.0.1:{ops_port}/readyz", process)
-        wait_ready(f"http://127.0.0.1:{tags_port}/readyz", process)
-        wait_ready(f"http://127.0.0.1:{referrals_port}/readyz", process)
-        for username, role, organisation in (("desk", "desk", "antenna_desk"),
-                                             ("coordinator", "coordinator",
-                                              "prevention_service"),
-                                             ("tags", "tags", "cellule_tags"),
-                                             ("streetworker", "street_worker", "street_work"),
-                                             ("addiction", "street_worker",
-                                              "addiction_service"),
-                                             ("police", "police", "police_zone"),
-                                             ("auditor", "auditor", "prevention_service")):
-            subprocess.run([sys.executable, "-m", "lisa.cli", "create-user", "--username",
-                            username, "--password", "demo", "--role", role, "--organisation",
-                            organisation], cwd=ROOT, env=env, check=True, capture_output=True)
-        yield Api(f"http://127.0.0.1:{gateway_port}/"), rabbit_uri, ops_port, tags_port
-    finally:
-        stop_group(process)
-        log.close()
-        print((tmp_path / "platform.log").read_text()[-3000:])
-        drop_databases(POSTGRES_ADMIN_URL, prefix)
-
-
 def test_report_triage_and_events_on_rabbitmq_and_postgresql(distributed_platform):
-    api, amqp_uri, ops_port, _ = distributed_platform
+    api, amqp_uri = distributed_platform.api, distributed_platform.amqp_uri
     exchange = Exchange("incidents.events", type="topic", durable=True)
     with Connection(amqp_uri) as connection:
         queue = Queue("it-test-consumer", exchange, routing_key="#", durable=False)
@@ -95,29 +41,22 @@ def test_report_triage_and_events_on_rabbitmq_and_postgresql(distributed_platfor
                        json={"status": "closed"})
         assert bad.status_code == 409
 
-        received, deadline = [], time.monotonic() + 20
-        while len(received) < 2 and time.monotonic() < deadline:
-            message = bound.get(no_ack=True)
-            if message is None:
-                time.sleep(0.05)
-                continue
-            received.append(events.parse(message.payload))
+        received = [events.parse(eventually(lambda: bound.get(no_ack=True)).payload)
+                    for _ in range(2)]
     assert [e.event_type for e in received] == ["incident_reported", "incident_triaged"]
     assert received[0].payload["ticket"] == incident["ticket"]
     assert received[1].payload["partner"] == "public_cleanliness"
     assert received[0].correlation_id  # the gateway call's id travels with the event
 
-    metrics = requests.get(f"http://127.0.0.1:{ops_port}/metrics", timeout=5).text
+    metrics = distributed_platform.metrics("incidents")
     assert 'lisa_events_published_total{event_type="incident_triaged",service="incidents"} 1.0' \
         in metrics
     assert 'lisa_outbox_backlog{service="incidents"} 0.0' in metrics
 
 
-
-
 def test_graffiti_incident_to_one_job_to_resolved_on_rabbitmq_and_postgresql(
         distributed_platform):
-    api, amqp_uri, _, tags_port = distributed_platform
+    api, amqp_uri = distributed_platform.api, distributed_platform.amqp_uri
     exchange = Exchange("incidents.events", type="topic", durable=True)
     private = {**GRAFFITI, "category": "graffiti_private",
                "location": {"address": "Rue Malibran 40, 1050 Ixelles", "lat": 50.8300,
@@ -136,8 +75,7 @@ def test_graffiti_incident_to_one_job_to_resolved_on_rabbitmq_and_postgresql(
                                           routing_key="incident_reported", serializer="json")
     duplicates = ('lisa_events_consumed_total{consumer="tags.on_incident_reported",'
                   'event_type="incident_reported",outcome="duplicate",service="tags"} 2.0')
-    eventually(lambda: duplicates in requests.get(f"http://127.0.0.1:{tags_port}/metrics",
-                                            timeout=5).text)
+    eventually(lambda: duplicates in distributed_platform.metrics("tags"))
     assert api.call("GET", jobs_path, "tags").json()["total"] == 1
     assert job["status"] == "awaiting_consent"
 
@@ -162,7 +100,7 @@ def test_graffiti_incident_to_one_job_to_resolved_on_rabbitmq_and_postgresql(
 
 
 def test_referral_lifecycle_on_rabbitmq_and_postgresql(distributed_platform):
-    api, amqp_uri, _, _ = distributed_platform
+    api, amqp_uri = distributed_platform.api, distributed_platform.amqp_uri
     message, client_key = "Demande d'accompagnement discret, jeune majeur.", "SW-IT-0042"
     body = {"receiver_service": "addiction_outreach", "subject": "person",
             "reason": "addiction", "urgency": "high", "message": message,
@@ -181,10 +119,7 @@ def test_referral_lifecycle_on_rabbitmq_and_postgresql(distributed_platform):
             response = api.call("POST", f"/api/v1/referrals/{referral_id}/{action}",
                                 "addiction", json=payload)
             assert response.status_code == 200, response.text
-        bodies = []
-        while len(bodies) < 4:
-            message_in = eventually(lambda: spy.get(no_ack=True))
-            bodies.append(message_in.payload)
+        bodies = [eventually(lambda: spy.get(no_ack=True)).payload for _ in range(4)]
     assert [b["event_type"] for b in bodies] == ["referral_sent", "referral_accepted",
                                                  "referral_contact_made", "referral_closed"]
     assert bodies[-1]["payload"]["successful"] is True

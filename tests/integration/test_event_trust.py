@@ -2,59 +2,28 @@
 user per service: a fabricated `job_completed` (job 999999) published by hand, by anyone who
 reaches the broker or even with the tags service's own credentials, moves no incident and lands
 in the dead-letter queue with its reason. The normal path still works across both services."""
-import os
-import subprocess
-import sys
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 from kombu import Connection, Exchange
 
-from lisa.local import drop_databases, free_port, stop_group, wait_ready
+from lisa.local import fresh_keys
 from shared import events
 from shared.calendar import BRUSSELS
 from shared.handlers import list_dead_letters
-from tests.conftest import ANTENNA, POSTGRES_ADMIN_URL, ROOT, Api, eventually
-from tests.integration.test_broker_users import broker_users, cli, user_env  # noqa: F401
+from tests.conftest import ANTENNA, eventually
+from tests.integration.conftest import cli
 from tests.integration.test_distributed import GRAFFITI
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def platform_with_broker_users(broker_users, platform_env, tmp_path):  # noqa: F811
-    prefix = f"lisa_trust_{uuid.uuid4().hex[:8]}"
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    ports = {name: free_port() for name in ("gateway", "incidents", "tags", "referrals")}
-    env = {**os.environ, **platform_env, **broker_users,
-           "LISA_DATABASE_URL": f"{base}/{prefix}_{{service}}",
-           "LISA_HTTP_PORT": str(ports["gateway"]),
-           "LISA_INCIDENTS_OPS_PORT": str(ports["incidents"]),
-           "LISA_TAGS_OPS_PORT": str(ports["tags"]),
-           "LISA_REFERRALS_OPS_PORT": str(ports["referrals"]),
-           "LISA_VAR_DIR": str(tmp_path),
-           "PYTHONPATH": str(ROOT)}
-    result = cli(env, "broker-setup")
+def platform_env(broker_users):
+    """Every service connecting as its own broker user, set up by `broker-setup` first."""
+    result = cli(broker_users, "broker-setup")
     assert result.returncode == 0, result.stderr
-    log = open(tmp_path / "platform.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        for port in ports.values():
-            wait_ready(f"http://127.0.0.1:{port}/readyz", process)
-        for username, role, organisation in (("desk", "desk", "antenna_desk"),
-                                             ("coordinator", "coordinator",
-                                              "prevention_service"),
-                                             ("tags", "tags", "cellule_tags")):
-            assert cli(env, "create-user", "--username", username, "--password", "demo",
-                       "--role", role, "--organisation", organisation).returncode == 0
-        yield Api(f"http://127.0.0.1:{ports['gateway']}/"), env
-    finally:
-        stop_group(process)
-        log.close()
-        print((tmp_path / "platform.log").read_text()[-4000:])
-        drop_databases(POSTGRES_ADMIN_URL, prefix)
+    return {**fresh_keys(), **broker_users}
 
 
 def forged_job_completed(incident_id, antenna=ANTENNA, job_id=999999):
@@ -73,8 +42,8 @@ def publish_by_hand(uri, body, **properties):
                                       serializer="json", **properties)
 
 
-def test_a_forged_job_completed_changes_nothing_and_is_dead_lettered(platform_with_broker_users):
-    api, env = platform_with_broker_users
+def test_a_forged_job_completed_changes_nothing_and_is_dead_lettered(distributed_platform):
+    api, env = distributed_platform.api, distributed_platform.env
     admin = env["LISA_AMQP_URI"]
     tags_user = f"{env['LISA_BROKER_USER_PREFIX']}tags"
     burglary = api.call("POST", "/api/v1/incidents", "desk", json={
@@ -103,8 +72,8 @@ def test_a_forged_job_completed_changes_nothing_and_is_dead_lettered(platform_wi
     assert all(entry["actor"] != "tags" for entry in after["history"])
 
 
-def test_the_platform_works_with_one_broker_user_per_service(platform_with_broker_users):
-    api, env = platform_with_broker_users
+def test_the_platform_works_with_one_broker_user_per_service(distributed_platform):
+    api, env = distributed_platform.api, distributed_platform.env
     incident = api.call("POST", "/api/v1/incidents", "desk", json=GRAFFITI).json()["incident"]
     jobs_path = f"/api/v1/tag-jobs?incident_id={incident['id']}"
     [job] = eventually(lambda: api.call("GET", jobs_path, "tags").json()["items"])

@@ -25,7 +25,6 @@ from lisa.local import drop_databases, free_port, fresh_keys, stop_group, wait_r
 from shared.identity import CONTEXT_KEY, Identity, SigningKey
 from tests.conftest import ANTENNA, POSTGRES_ADMIN_URL, ROOT, eventually
 from tests.integration.conftest import throwaway_vhost
-from tests.integration.test_distributed import distributed_platform  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -110,8 +109,8 @@ def send_referral(api) -> int:
 
 
 def test_forged_identities_published_on_the_broker_read_and_change_nothing(
-        distributed_platform, platform_env):  # noqa: F811
-    api, amqp_uri, _, _ = distributed_platform
+        distributed_platform, platform_env):
+    api, amqp_uri = distributed_platform.api, distributed_platform.amqp_uri
     referral_id = send_referral(api)
     gateway = SigningKey.from_text("gateway", platform_env["LISA_GATEWAY_SIGNING_KEY"])
     audience = platform_env["LISA_IDENTITY_AUDIENCE"]
@@ -168,8 +167,8 @@ def another_deployment(platform_env: dict, audience: str, tmp_path):
 
 
 def test_a_captured_identity_header_is_refused_elsewhere_and_once_expired(
-        distributed_platform, platform_env, tmp_path):  # noqa: F811
-    api, amqp_uri, _, _ = distributed_platform
+        distributed_platform, platform_env, tmp_path):
+    api, amqp_uri = distributed_platform.api, distributed_platform.amqp_uri
     referral_id = send_referral(api)
     gateway = SigningKey.from_text("gateway", platform_env["LISA_GATEWAY_SIGNING_KEY"])
     with another_deployment(platform_env, "lisa:staging-copy", tmp_path) as other_uri:

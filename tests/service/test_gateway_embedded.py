@@ -5,6 +5,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from shared import events
+from tests.conftest import eventually
 
 GRAFFITI = {
     "category": "graffiti_public",
@@ -25,16 +26,9 @@ def incident_events(embedded_platform):
                   routing_key="#")(connection.default_channel)
     queue.declare()
 
-    def drain(expected: int, timeout: float = 10.0):
-        import time
-        received, deadline = [], time.monotonic() + timeout
-        while len(received) < expected and time.monotonic() < deadline:
-            message = queue.get(no_ack=True)
-            if message is None:
-                time.sleep(0.02)
-                continue
-            received.append(events.parse(message.payload))
-        return received
+    def drain(expected: int):
+        return [events.parse(eventually(lambda: queue.get(no_ack=True), timeout=10).payload)
+                for _ in range(expected)]
 
     yield drain
     connection.release()

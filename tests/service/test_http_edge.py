@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-import services.gateway.service  # noqa: F401  (registers the routes)
-from services.gateway.api import MAX_BODY_BYTES, ROUTES
+from lisa import platform
+from shared.web import MAX_BODY_BYTES
 from tests.service.test_gateway_embedded import GRAFFITI
 from tests.service.test_tags_embedded import DIRECT
 
@@ -28,7 +28,7 @@ def assert_json_4xx(response, status=None):
 
 def _path_cases():
     cases = []
-    for route in ROUTES:
+    for route in platform.api_routes():
         if route.tag not in USER_FOR_TAG or not _PATH_INT.search(route.path):
             continue
         user = "auditor" if route.path.endswith("/contact-access") else USER_FOR_TAG[route.tag]
@@ -41,7 +41,7 @@ def _path_cases():
 
 def _query_cases():
     cases = []
-    for route in ROUTES:
+    for route in platform.api_routes():
         if route.query is None or route.tag not in USER_FOR_TAG:
             continue
         for name, field in route.query().fields.items():

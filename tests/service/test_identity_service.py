@@ -14,8 +14,9 @@ from services.incidents import use_cases as incidents
 from services.incidents.service import IncidentsService
 from services.referrals import use_cases as referrals
 from services.referrals.service import ReferralsService
+from shared.dependencies import CallerIdentity
 from shared.errors import NotFound, Unauthenticated
-from shared.identity import CONTEXT_KEY, CallerIdentity, Identity, SigningKey, context_for
+from shared.identity import CONTEXT_KEY, Identity, SigningKey, context_for
 from tests.conftest import ANTENNA, migrated_database
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)

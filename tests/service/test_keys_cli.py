@@ -8,11 +8,12 @@ import sys
 
 import pytest
 
+from lisa import platform
 from lisa.local import demo_keys, free_port, fresh_keys, read_env_file, stop_group, wait_ready
 from shared import identity, sealing
 from tests.conftest import ROOT, Api
 
-SERVICES = ("gateway", "incidents", "tags", "referrals")
+SERVICES = platform.names()
 ALL_KEYS = [f"LISA_{name.upper()}_SIGNING_KEY" for name in SERVICES] + [
     "LISA_IDENTITY_PUBLIC_KEYS", "LISA_ENCRYPTION_KEYS"]
 

@@ -8,9 +8,9 @@ from lisa import platform
 from tests.conftest import migrated_database
 
 
-@pytest.mark.parametrize("service", [spec.name for spec in platform.SERVICES])
+@pytest.mark.parametrize("service", platform.names())
 def test_migrations_match_the_models(service, database_url_factory, memory_broker):
-    metadata = platform.load(platform.BY_NAME[service].metadata)
+    metadata = platform.spec(service).metadata
     with migrated_database(service, database_url_factory(service)) as database:
         with database.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})

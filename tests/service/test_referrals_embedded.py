@@ -1,7 +1,6 @@
 """Referrals through the embedded platform: the access table as a matrix over every endpoint
 and role, audit entries, consent withdrawal, and events free of personal content."""
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +8,7 @@ from kombu import Connection, Exchange, Queue
 
 from lisa import cli
 from services.gateway import auth
-from tests.conftest import ANTENNA
+from tests.conftest import ANTENNA, eventually
 
 NOW = datetime.now(UTC)
 MESSAGE = "Jeune de 17 ans, consommation quotidienne, demande un accompagnement discret."
@@ -158,13 +157,8 @@ def test_lifecycle_successful_and_events_carry_no_personal_content(platform):
                                 "addiction", json=body)
             assert response.status_code == 200, response.text
         assert response.json()["successful"] is True
-        bodies, deadline = [], time.monotonic() + 10
-        while len(bodies) < 4 and time.monotonic() < deadline:
-            message = spy.get(no_ack=True)
-            if message is None:
-                time.sleep(0.05)
-                continue
-            bodies.append(message.payload)
+        bodies = [eventually(lambda: spy.get(no_ack=True), timeout=10).payload
+                  for _ in range(4)]
     mine = [b for b in bodies if b["payload"]["referral_id"] == referral_id]
     assert [b["event_type"] for b in mine] == ["referral_sent", "referral_accepted",
                                                "referral_contact_made", "referral_closed"]

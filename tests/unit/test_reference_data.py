@@ -1,6 +1,6 @@
 """The shipped reference data is consistent: every code resolves."""
+from services.incidents.events import ZONES
 from services.incidents.reference import categories_reference, phenomena_reference
-from shared.events import ZONES
 from shared.reference import partner_codes, partners
 
 

@@ -1,6 +1,11 @@
-"""The one way the gateway declares a REST endpoint: `@api(...)` registers the http entrypoint,
-authenticates, maps every error to a JSON body, counts the response, and records the route for
-the OpenAPI document.
+"""The one way to declare a REST endpoint: `@api(...)` makes the http entrypoint, authenticates,
+maps every error to a JSON body, counts the response, and records the route for the OpenAPI
+document.
+
+Each service declares its REST resources in its own folder (services/<name>/routes.py, one mixin
+class per resource); the gateway, the HTTP edge, is composed of them. A class using `@api` is
+mixed into one that provides `authenticate(request) -> Identity` and a `caller`
+(`shared.dependencies.CallerIdentity`); a mixin declares the RPC client it forwards to.
 
 The error table, in one place: a typed error (shared/errors.py, raised here or by a service and
 carried intact over RPC) answers with its own status and code; `answer_for` below turns
@@ -20,9 +25,7 @@ from nameko.exceptions import RemoteError, ReplyQueueExpiredWithPendingReplies
 from shared import metrics
 from shared.errors import BadRequest, LisaError, NotFound, ValidationFailed, has_nul
 from shared.rpc import ServiceUnavailable, deadline
-from shared.web import MAX_BODY_BYTES, error_response, http, json_response, read_body
-
-__all__ = ["MAX_BODY_BYTES", "ROUTES", "api", "error_response", "query_args", "read_json"]
+from shared.web import error_response, http, json_response, read_body
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +57,20 @@ class Route:
     headers: tuple = ()   # OpenAPI header parameters the route reads
 
 
-ROUTES: list[Route] = []
+ROUTE_ATTRIBUTE = "lisa_route"
+
+
+def routes_of(cls: type) -> list[Route]:
+    """The `@api` routes of a class, in method resolution order (its own, then each base's and
+    mixin's in the order they are mixed in), each class's in the order they were written."""
+    seen, routes = set(), []
+    for klass in cls.__mro__:
+        for name, member in vars(klass).items():
+            route = getattr(member, ROUTE_ATTRIBUTE, None)
+            if route is not None and name not in seen:
+                seen.add(name)
+                routes.append(route)
+    return routes
 
 
 def _depth(value) -> int:
@@ -115,7 +131,6 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
     """Handler signature: fn(self, request, identity, **path_args) -> body (JSON-able)."""
     route = Route(method, path, summary, tag, request, response, many, public, query, status,
                   tuple(headers))
-    ROUTES.append(route)
 
     def decorator(fn):
         @http(method, path)
@@ -138,6 +153,7 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
             metrics.HTTP_REQUESTS.labels(method, path, str(result.status_code)).inc()
             return result
 
+        setattr(entrypoint, ROUTE_ATTRIBUTE, route)
         return entrypoint
 
     return decorator
