@@ -60,6 +60,11 @@ class Identity:
         """Who alone may vouch for this identity."""
         return self.user if self.role == SERVICE else GATEWAY
 
+    @property
+    def is_service(self) -> bool:
+        """A service acting on its own behalf (an event handler, a timer), not a person."""
+        return self.role == SERVICE
+
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
 
