@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from services.gateway import auth
-from services.incidents import domain, use_cases
+from services.incidents import domain, use_cases, views
 from services.incidents.models import Incident
 from shared.identity import Identity
 
@@ -160,12 +160,32 @@ SURFACE_WEIGHTS = {"brick": 5, "painted": 4, "concrete": 3, "stone": 2, "metal":
                    "wood": 1, "other": 1}
 
 
+DEMO_CREW = ("Karim", "Sofie", "Luc", "Ana")
+
+
+def seed_crew(tags_db, antenna_id: str) -> None:
+    """The demo crew, added as the coordinator adds members. Skipped if the crew has any."""
+    from services.tags import use_cases as tags
+    from services.tags.models import CrewMember
+
+    with tags_db.session() as session:
+        if session.scalar(select(func.count()).select_from(CrewMember)):
+            return
+    coordinator = Identity("coordinator", "coordinator", "prevention_service", (antenna_id,))
+    for name in DEMO_CREW:
+        with tags_db.unit_of_work() as uow:
+            tags.add_crew_member(uow, coordinator, {"name": name, "hours_per_day": 7.6},
+                                 datetime.now(UTC))
+
+
 def seed_tag_jobs(incidents_db, tags_db, antenna_id: str, seed: int = 2500) -> int:
-    """The crew's backlog: a job per demo graffiti incident, assessed, some private ones waiting
-    for consent, older ones scheduled and done, recent ones ready. Skipped if jobs exist."""
+    """The crew and its backlog: a job per demo graffiti incident, assessed, some private ones
+    waiting for consent, older ones scheduled and done, recent ones ready. Skipped if jobs
+    exist."""
     from services.tags import use_cases as tags
     from services.tags.models import Job
 
+    seed_crew(tags_db, antenna_id)
     with tags_db.session() as session:
         if session.scalar(select(func.count()).select_from(Job)):
             return 0
@@ -173,9 +193,9 @@ def seed_tag_jobs(incidents_db, tags_db, antenna_id: str, seed: int = 2500) -> i
     crew = Identity("karim", "tags", "cellule_tags", (antenna_id,))
     today = datetime.now(UTC)
     with incidents_db.session() as session:
-        graffiti = use_cases.list_incidents(session, service, {"category": "graffiti",
-                                                               "limit": 500, "offset": 0},
-                                            today)["items"]
+        graffiti = views.list_incidents(session, service, {"category": "graffiti",
+                                                           "limit": 500, "offset": 0},
+                                        today)["items"]
     rng = random.Random(seed)
     surfaces, weights = zip(*SURFACE_WEIGHTS.items(), strict=True)
     created = 0
