@@ -140,9 +140,10 @@ class GatewayService(OpsEndpoints):
 
     @api("GET", "/api/v1/incidents/<int:incident_id>/contact-access",
          summary="Who read the citizen's contact of an incident (auditor)", tag="incidents",
-         response=incident_schemas.ContactAccessSchema, many=True)
+         query=incident_schemas.ContactAccessQuerySchema,
+         response=incident_schemas.ContactAccessPageSchema)
     def contact_access_log(self, request, identity, incident_id):
-        return self.incidents.contact_access_log(incident_id)
+        return self.incidents.contact_access_log(incident_id, query_args(request))
 
     # -- graffiti removal jobs -------------------------------------------------------------------
     @api("GET", "/api/v1/tag-jobs", summary="Removal jobs (filters, paging, open m2)",
@@ -193,6 +194,37 @@ class GatewayService(OpsEndpoints):
          tag="tag-jobs", query=tag_schemas.PlanQuerySchema, response=tag_schemas.PlanSchema)
     def tag_plan(self, request, identity):
         return self.tags.plan(query_args(request))
+
+    @api("GET", "/api/v1/tag-jobs/<int:job_id>/contact-access",
+         summary="Who read the owner's contact on a job's consent record (auditor)",
+         tag="tag-jobs", query=tag_schemas.OwnerContactAccessQuerySchema,
+         response=tag_schemas.OwnerContactAccessPageSchema)
+    def tag_job_contact_access(self, request, identity, job_id):
+        return self.tags.contact_access_log(job_id, query_args(request))
+
+    # -- the graffiti crew ------------------------------------------------------------------------
+    @api("GET", "/api/v1/tag-crew", summary="The crew: members and their coming absences",
+         tag="tag-crew", response=tag_schemas.CrewMemberSchema, many=True)
+    def list_tag_crew(self, request, identity):
+        return self.tags.list_crew()
+
+    @api("POST", "/api/v1/tag-crew", summary="Add a member to the crew (coordinator)",
+         tag="tag-crew", request=tag_schemas.NewCrewMemberSchema,
+         response=tag_schemas.CrewMemberSchema, status=201)
+    def add_tag_crew_member(self, request, identity):
+        return self.tags.add_crew_member(read_json(request))
+
+    @api("POST", "/api/v1/tag-crew/<int:member_id>/deactivate",
+         summary="A member leaves the crew (coordinator)", tag="tag-crew",
+         request=tag_schemas.DeactivateSchema, response=tag_schemas.CrewMemberSchema)
+    def deactivate_tag_crew_member(self, request, identity, member_id):
+        return self.tags.deactivate_crew_member(member_id, read_json(request))
+
+    @api("POST", "/api/v1/tag-crew/<int:member_id>/absences",
+         summary="Record days a member is away (coordinator)", tag="tag-crew",
+         request=tag_schemas.AbsenceSchema, response=tag_schemas.CrewMemberSchema, status=201)
+    def record_tag_crew_absence(self, request, identity, member_id):
+        return self.tags.record_absence(member_id, read_json(request))
 
     # -- referrals, partners, audit -------------------------------------------------------------
     @api("GET", "/api/v1/partners", summary="Partners directory (HSDS services)",
@@ -254,7 +286,7 @@ class GatewayService(OpsEndpoints):
 
     @api("GET", "/api/v1/audit", summary="Access log of referral content (auditor)",
          tag="referrals", query=ref_schemas.AuditQuerySchema,
-         response=ref_schemas.AccessLogEntrySchema, many=True)
+         response=ref_schemas.AccessLogPageSchema)
     def audit_log(self, request, identity):
         return self.referrals.audit(query_args(request))
 

@@ -191,6 +191,7 @@ def test_referral_lifecycle_on_rabbitmq_and_postgresql(distributed_platform):
     on_the_bus = json.dumps(bodies)
     assert message not in on_the_bus and client_key not in on_the_bus
     assert "Yanis" not in on_the_bus
-    audit = api.call("GET", f"/api/v1/audit?referral_id={referral_id}", "auditor").json()
+    audit = api.call("GET", f"/api/v1/audit?referral_id={referral_id}",
+                     "auditor").json()["items"]
     assert {(e["user"], e["granted"]) for e in audit} >= {("streetworker", True),
                                                          ("addiction", True), ("police", False)}

@@ -101,7 +101,7 @@ def test_who_may_is_told_what_is_wrong(shared_platform, world, method, template,
 def test_refused_senders_are_in_the_access_log(shared_platform, world):
     api = shared_platform
     api.call("POST", "/api/v1/referrals", "tags", json=MALFORMED)
-    entries = api.call("GET", "/api/v1/audit?user=tags", "auditor").json()
+    entries = api.call("GET", "/api/v1/audit?user=tags", "auditor").json()["items"]
     assert entries and entries[0]["action"] == "send" and not entries[0]["granted"]
 
 
