@@ -39,8 +39,9 @@ bench: $(STAMP)  ## throughput/latency through the pipeline vs raw kombu; writes
 bench-login: $(STAMP)  ## GET /me latency while six clients fail to log in; writes bench/login_results.md
 	$(PY) -m bench.login_stall
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, and mypy on shared/ and the services' rules, reads and commands
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var

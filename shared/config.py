@@ -4,12 +4,17 @@ Every setting the platform reads is here, so `env | grep LISA_` tells the whole 
 """
 import os
 from pathlib import Path
+from typing import overload
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 EMBEDDED_AMQP_URI = "lisa-memory://localhost/"
 
 
+@overload
+def env(name: str, default: str) -> str: ...
+@overload
+def env(name: str, default: None = None) -> str | None: ...
 def env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default

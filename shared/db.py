@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, delete, event, insert, select, text
+from sqlalchemy import Engine, create_engine, delete, event, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -63,12 +63,19 @@ class UnitOfWork:
     def __init__(self, database: "Database", correlation_id: str):
         self.database = database
         self.correlation_id = correlation_id
-        self.session: Session | None = None
+        self._session: Session | None = None
         self._emitted = 0
+
+    @property
+    def session(self) -> Session:
+        """The unit of work's session, from `with` to its end."""
+        if self._session is None:
+            raise RuntimeError("Use the unit of work in a `with` block.")
+        return self._session
 
     def __enter__(self) -> "UnitOfWork":
         self.database.lock.acquire()
-        self.session = self.database.Session()
+        self._session = self.database.Session()
         return self
 
     def __exit__(self, *exc_info):
@@ -76,6 +83,7 @@ class UnitOfWork:
             self.session.rollback()
             self.session.close()
         finally:
+            self._session = None
             self.database.lock.release()
 
     def emit(self, event_type: str, payload: dict, *, antenna_id: str) -> dict:
@@ -115,7 +123,7 @@ class Database(DependencyProvider):
         self.metadata = metadata
         self.service_override = service
         self.relay_enabled = relay
-        self.engine = None
+        self.engine: Engine | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def setup(self):
@@ -125,11 +133,11 @@ class Database(DependencyProvider):
     def open(self, url: str) -> "Database":
         """Build engine and sessions; also used outside a container (migrations, seeding)."""
         self.service = getattr(self, "service", None) or self.service_override
-        self.engine = make_engine(url)
-        self.Session = sessionmaker(bind=self.engine, expire_on_commit=False)
+        engine = self.engine = make_engine(url)
+        self.Session = sessionmaker(bind=engine, expire_on_commit=False)
         self.outbox = self.metadata.tables.get("outbox")
         self.processed = self.metadata.tables.get("processed_events")
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer; sqlite3 waits for locks inside C, which would freeze the eventlet
         # hub. A green lock per database serialises its units of work instead.
         self.lock = Semaphore(1) if self.is_sqlite else _NoLock()

@@ -50,7 +50,7 @@ def address_key(address: str | None) -> str | None:
     """Street and house number: 'Rue Malibran 40, 1050 Ixelles' -> 'rue malibran 40'. Names one
     building (a graffiti site); None without a house number."""
     street = street_key(address)
-    if not street:
+    if not street or not address:
         return None
     head = unicodedata.normalize("NFKD", address).encode("ascii", "ignore").decode().lower()
     match = _FIRST_NUMBER.search(_POSTCODE_TAIL.sub("", head))

@@ -62,7 +62,7 @@ class Page:
                 "limit": self.limit, "offset": self.offset, **extra}
 
 
-def fetch_page(session: Session, statement: Select[Any], query: Mapping[str, Any]) -> Page:
+def fetch_page(session: Session, statement: Select, query: Mapping[str, Any]) -> Page:
     """Count what `statement` selects, then take the page `query` asks for (its `limit` and
     `offset`). A statement of one entity gives the entities, of several the rows."""
     total = session.scalar(select(func.count()).select_from(

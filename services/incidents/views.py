@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.incidents import domain, policy
@@ -128,7 +128,7 @@ def list_incidents(session: Session, identity: Identity, query: Mapping[str, Any
                    now: datetime) -> View:
     """A page of incidents (never a contact: contacts are read one incident at a time)."""
     authorise_read(identity)
-    statement: Select[Any] = select(Incident, Category).join(Category).where(
+    statement = select(Incident, Category).join(Category).where(
         Incident.antenna_id.in_(identity.antennas))
     only = policy.reads_only(identity.role)
     if only is not None:

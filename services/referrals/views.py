@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.referrals import domain, policy
@@ -156,7 +156,7 @@ def list_referrals(uow: UnitOfWork, identity: Identity, query: Mapping[str, Any]
                    now: datetime) -> View:
     """A page of metadata; content is read one referral at a time (and logged)."""
     authorise_list(uow, identity, now)
-    statement: Select[Any] = select(Referral).where(Referral.antenna_id.in_(identity.antennas))
+    statement = select(Referral).where(Referral.antenna_id.in_(identity.antennas))
     own = identity.organisation
     if policy.lists_own_organisation_only(identity.role):
         statement = statement.where(or_(Referral.sender_org == own, Referral.receiver_org == own))
@@ -182,7 +182,7 @@ def audit_page(uow: UnitOfWork, identity: Identity, query: Mapping[str, Any],
     """Who read which referral's content, when and why, and every refused attempt; newest
     first."""
     authorise_audit(uow, identity, now)
-    statement: Select[Any] = select(AccessLog)
+    statement = select(AccessLog)
     if "referral_id" in query:
         statement = statement.where(AccessLog.referral_id == query["referral_id"])
     if "user" in query:

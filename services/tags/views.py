@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.tags import domain, planning, policy
@@ -133,7 +133,7 @@ def list_jobs(session: Session, identity: Identity, query: Mapping[str, Any],
               now: datetime) -> View:
     """A page of jobs, with the open m2 of the whole list (never an owner's contact)."""
     authorise_list(identity)
-    statement: Select[Any] = select(Job).join(Site).where(Job.antenna_id.in_(identity.antennas))
+    statement = select(Job).join(Site).where(Job.antenna_id.in_(identity.antennas))
     if policy.lists_own_intake_only(identity.role):
         statement = statement.where(Job.intake_organisation == identity.organisation,
                                     Job.incident_id.is_not(None))
