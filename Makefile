@@ -41,10 +41,11 @@ bench-login: $(STAMP)  ## GET /me latency while six clients fail to log in; writ
 
 # The layer rules (pyproject.toml [tool.importlinter]): lisa -> services -> shared, services
 # independent, domain and policy free of frameworks, use cases and views free of nameko.
-# mypy (issue 8, item 9) takes the line after lint-imports.
-lint: $(STAMP)  ## ruff, the import contracts
+# mypy: shared/ and the services' rules, reads and commands ([tool.mypy]).
+lint: $(STAMP)  ## ruff, the import contracts, mypy
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 
 prometheus-config: $(STAMP)  ## regenerate deploy/prometheus/prometheus.yml from the registry
 	$(PY) -m lisa.cli prometheus-config > deploy/prometheus/prometheus.yml

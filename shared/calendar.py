@@ -23,6 +23,13 @@ def is_working_day(day: date, calendar) -> bool:
     return day.weekday() < 5 and day not in calendar
 
 
+def day_off(day: date) -> str | None:
+    """Why `day` is not a working day ('weekend', or the public holiday's name), or None."""
+    if day.weekday() >= 5:
+        return "weekend"
+    return belgian_holidays([day.year]).get(day)
+
+
 def add_working_days(start: date, days: int, calendar=None) -> date:
     """The `days`-th working day after `start` (start itself does not count)."""
     calendar = calendar if calendar is not None else belgian_holidays(

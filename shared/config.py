@@ -9,6 +9,7 @@ every setting, and tests/unit/test_docs_are_true.py checks that it does, both wa
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +21,10 @@ class ConfigurationError(ValueError):
     """A key or setting is missing or unreadable; the message names the variable."""
 
 
+@overload
+def env(name: str, default: str) -> str: ...
+@overload
+def env(name: str, default: None = None) -> str | None: ...
 def env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default

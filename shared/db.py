@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine, delete, event, select, text
+from sqlalchemy import Engine, create_engine, delete, event, select, text
 from sqlalchemy.orm import sessionmaker
 
 from shared import config, outbox
@@ -68,7 +68,7 @@ class Database(DependencyProvider):
         self.metadata = metadata
         self.service_override = service
         self.relay_enabled = relay
-        self.engine = None
+        self.engine: Engine | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def setup(self):
@@ -78,11 +78,11 @@ class Database(DependencyProvider):
     def open(self, url: str) -> "Database":
         """Build engine and sessions; also used outside a container (migrations, seeding)."""
         self.service = getattr(self, "service", None) or self.service_override
-        self.engine = make_engine(url)
-        self.Session = sessionmaker(bind=self.engine, expire_on_commit=False)
+        engine = self.engine = make_engine(url)
+        self.Session = sessionmaker(bind=engine, expire_on_commit=False)
         self.outbox = self.metadata.tables.get("outbox")
         self.processed = self.metadata.tables.get("processed_events")
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.is_sqlite = engine.dialect.name == "sqlite"
         # SQLite has one writer; sqlite3 waits for locks inside C, which would freeze the eventlet
         # hub. A green lock per database serialises its units of work instead.
         self.lock = Semaphore(1) if self.is_sqlite else _NoLock()

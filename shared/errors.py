@@ -22,7 +22,7 @@ class LisaError(Exception):
         return {}
 
     def to_dict(self) -> dict:
-        body = {"code": self.code, "message": self.message}
+        body: dict[str, object] = {"code": self.code, "message": self.message}
         if self.fields:
             body["fields"] = self.fields
         return body

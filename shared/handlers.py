@@ -130,7 +130,7 @@ class DeadLetters(DependencyProvider):
             self.container.spawn_managed_thread(later, identifier=f"retry {queue}")
             return
         waiting = topology.delay_queue(self.service, delay)
-        headers[topology.DELAY_HEADER] = waiting.binding_arguments[topology.DELAY_HEADER]
+        headers[topology.DELAY_HEADER] = topology.delay_ms(delay)
         self._publish(body, topology.delay_exchange(self.service), queue, headers,
                       declare=[waiting])
 

@@ -59,6 +59,11 @@ class Identity:
         """Who alone may vouch for this identity."""
         return self.user if self.role == SERVICE else GATEWAY
 
+    @property
+    def is_service(self) -> bool:
+        """A service acting on its own behalf (an event handler, a timer), not a person."""
+        return self.role == SERVICE
+
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
 
@@ -240,7 +245,8 @@ def _checked(claims: dict, audience: str, now: float) -> Identity:
     if claims.get("aud") != audience:
         raise Unauthenticated("Caller identity is for another audience.")
     issued, expires = claims.get("iat"), claims.get("exp")
-    if not all(isinstance(t, int) and not isinstance(t, bool) for t in (issued, expires)):
+    if not (isinstance(issued, int) and isinstance(expires, int)) or \
+            isinstance(issued, bool) or isinstance(expires, bool):
         raise Unauthenticated("Malformed caller identity.")
     if now >= expires:
         raise Unauthenticated("Caller identity has expired.")

@@ -44,7 +44,7 @@ def run_env(target_metadata) -> None:
     """Body of every service's migrations/env.py."""
     from alembic import context
 
-    url = context.config.get_main_option("sqlalchemy.url")
+    url = context.config.get_main_option("sqlalchemy.url") or ""
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
         with context.begin_transaction():

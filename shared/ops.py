@@ -5,6 +5,7 @@ server per process); the gateway mixes `OpsEndpoints` in, and in embedded mode i
 merged page of every service in the process.
 """
 import json
+from typing import Any
 
 import nameko
 from kombu import Connection
@@ -28,6 +29,9 @@ def _json(status: int, body: dict) -> Response:
 
 class OpsEndpoints:
     """Mixin for a nameko service class that has a `db` Database dependency."""
+
+    name: str
+    db: Any
 
     @http("GET", "/healthz")
     def healthz(self, request):

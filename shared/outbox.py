@@ -91,7 +91,7 @@ class OutboxRelay:
         self.database = database
         self.amqp_uri = amqp_uri
         self.batch_size = batch_size
-        self._connection = None
+        self._connection: Connection | None = None
 
     def _producer_connection(self) -> Connection:
         if self._connection is None:

@@ -52,7 +52,8 @@ class ExpectedErrorsOnOneLine(logging.Filter):
         if not (isinstance(record.msg, str) and record.msg.startswith("(expected)")
                 and len(args) == 2 and isinstance(args[1], LisaError)):
             return True
-        worker_ctx, error = args
+        worker_ctx, error = args[0], args[1]
+        assert isinstance(error, LisaError)
         entrypoint = getattr(worker_ctx, "entrypoint", None)
         log.info("%s.%s refused: %s: %s", getattr(worker_ctx, "service_name", "?"),
                  getattr(entrypoint, "method_name", "?"), error.code, error.message)

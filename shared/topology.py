@@ -44,8 +44,13 @@ def delay_exchange(service: str) -> Exchange:
     return Exchange(f"{service}.delay", type="headers", durable=True)
 
 
+def delay_ms(seconds: float) -> int:
+    """A retry delay as the header value that routes it to its delay queue."""
+    return max(1, int(round(seconds * 1000)))
+
+
 def delay_queue(service: str, seconds: float) -> Queue:
-    ms = max(1, int(round(seconds * 1000)))
+    ms = delay_ms(seconds)
     return Queue(
         f"{service}.delay.{ms}ms", exchange=delay_exchange(service),
         binding_arguments={"x-match": "all", DELAY_HEADER: ms}, durable=True,

@@ -24,12 +24,19 @@ class UnitOfWork:
     def __init__(self, database: "Database", correlation_id: str):
         self.database = database
         self.correlation_id = correlation_id
-        self.session: Session | None = None
+        self._session: Session | None = None
         self._emitted = 0
+
+    @property
+    def session(self) -> Session:
+        """The unit of work's session, from `with` to its end."""
+        if self._session is None:
+            raise RuntimeError("Use the unit of work in a `with` block.")
+        return self._session
 
     def __enter__(self) -> "UnitOfWork":
         self.database.lock.acquire()
-        self.session = self.database.Session()
+        self._session = self.database.Session()
         return self
 
     def __exit__(self, *exc_info):
@@ -37,6 +44,7 @@ class UnitOfWork:
             self.session.rollback()
             self.session.close()
         finally:
+            self._session = None
             self.database.lock.release()
 
     def emit(self, event_type: str, payload: dict, *, antenna_id: str) -> dict:

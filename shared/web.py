@@ -62,7 +62,7 @@ class JsonWsgiApp(WsgiApp):
             if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
                 raise too_large()
             provider, values = adapter.match()
-            request.path_values = values
+            request.path_values = values  # type: ignore[attr-defined]  # for nameko's handlers
             response = provider.handle_request(request)
         except LisaError as exc:
             response = error_response(exc)

@@ -1,9 +1,8 @@
-"""Pure rules of the incidents service: state machine, SLA deadlines, routing, duplicates,
-ticket numbers, and who may see a reporter's contact. No I/O, no framework."""
+"""Pure rules of the incidents service: lifecycle, SLA deadlines, routing, duplicates and ticket
+numbers (who may do what: policy.py). No I/O, no framework."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared import state_machine
 from shared.calendar import (  # noqa: F401  (part of this domain's vocabulary)
     BRUSSELS,
     add_working_days,
@@ -12,50 +11,61 @@ from shared.calendar import (  # noqa: F401  (part of this domain's vocabulary)
     working_days_deadline,
 )
 from shared.geo import degree_box, distance_m, street_key  # noqa: F401
+from shared.state_machine import ANYONE, USERS, Lifecycle, MoveRefused
 
-# -- state machine --------------------------------------------------------------------------
+# -- lifecycle ---------------------------------------------------------------------------------
 
 NEW, TRIAGED, IN_PROGRESS, RESOLVED = "new", "triaged", "in_progress", "resolved"
 CLOSED, CANCELLED, REOPENED, DUPLICATE = "closed", "cancelled", "reopened", "duplicate"
 STATUSES = (NEW, TRIAGED, IN_PROGRESS, RESOLVED, CLOSED, CANCELLED, REOPENED, DUPLICATE)
 
-# from -> allowed targets. Cancelled and duplicate are final; closed can be reopened when the
-# problem comes back (a re-tagged wall is a new incident, a badly cleaned one is a reopening).
-TRANSITIONS: dict[str, frozenset[str]] = {
-    NEW: frozenset({TRIAGED, CANCELLED, DUPLICATE}),
-    TRIAGED: frozenset({IN_PROGRESS, RESOLVED, CANCELLED, DUPLICATE}),
-    IN_PROGRESS: frozenset({RESOLVED, CANCELLED}),
-    RESOLVED: frozenset({CLOSED, REOPENED}),
-    CLOSED: frozenset({REOPENED}),
-    REOPENED: frozenset({TRIAGED, IN_PROGRESS, RESOLVED, CANCELLED, DUPLICATE}),
-    CANCELLED: frozenset(),
-    DUPLICATE: frozenset(),
-}
+# Cancelled and duplicate are final; closed can be reopened when the problem comes back (a
+# re-tagged wall is a new incident, a badly cleaned one is a reopening). Triaged -> triaged is a
+# re-routing to another partner. The platform itself (a removal job of the tags service, as the
+# tags service confirms it) may only start and finish the work, triaging first if nobody has.
+LIFECYCLE = Lifecycle(
+    "incident", STATUSES,
+    {
+        NEW: {TRIAGED: ANYONE, CANCELLED: USERS, DUPLICATE: USERS},
+        TRIAGED: {TRIAGED: USERS, IN_PROGRESS: ANYONE, RESOLVED: ANYONE, CANCELLED: USERS,
+                  DUPLICATE: USERS},
+        IN_PROGRESS: {RESOLVED: ANYONE, CANCELLED: USERS},
+        RESOLVED: {CLOSED: USERS, REOPENED: USERS},
+        CLOSED: {REOPENED: USERS},
+        REOPENED: {TRIAGED: USERS, IN_PROGRESS: ANYONE, RESOLVED: ANYONE, CANCELLED: USERS,
+                   DUPLICATE: USERS},
+        CANCELLED: {},
+        DUPLICATE: {},
+    },
+    stamps={TRIAGED: ("triaged_at",), CLOSED: ("closed_at",), CANCELLED: ("closed_at",),
+            DUPLICATE: ("closed_at",)},
+    clears={REOPENED: ("closed_at",)},
+    touched="updated_at",
+)
 OPEN_STATUSES = frozenset({NEW, TRIAGED, IN_PROGRESS, REOPENED})
 FINAL_STATUSES = frozenset({CLOSED, CANCELLED, DUPLICATE})
 
 
 def path_to(current: str, target: str) -> list[str]:
-    """The statuses to go through to reach `target` when another service's fact moves an
-    incident (a removal job scheduled or done): an untriaged incident is triaged first. Empty
-    when the incident is already there or beyond (e.g. closed)."""
+    """The statuses the platform goes through to reach `target` when another service's fact
+    moves an incident (a removal job scheduled or done): an untriaged incident is triaged
+    first. Empty when the incident is already there or beyond (e.g. closed)."""
     if current == target:
         return []
-    if target in TRANSITIONS.get(current, ()):
+    if LIFECYCLE.allows(current, target, by_system=True):
         return [target]
-    if current == NEW and target in TRANSITIONS[TRIAGED]:
+    if LIFECYCLE.allows(current, TRIAGED, by_system=True) and \
+            LIFECYCLE.allows(TRIAGED, target, by_system=True):
         return [TRIAGED, target]
     return []
-state_machine.validate(TRANSITIONS, STATUSES)
 
 
-class TransitionRefused(ValueError):
+class TransitionRefused(MoveRefused):
     pass
 
 
-def check_transition(current: str, target: str, *, duplicate_of: int | None = None,
-                     incident_id: int | None = None) -> None:
-    state_machine.check(TRANSITIONS, current, target, TransitionRefused)
+def check_duplicate(target: str, *, duplicate_of: int | None, incident_id: int) -> None:
+    """A duplicate names another incident; only a duplicate names one."""
     if target == DUPLICATE:
         if duplicate_of is None:
             raise TransitionRefused("A duplicate needs 'duplicate_of'.")
@@ -63,6 +73,22 @@ def check_transition(current: str, target: str, *, duplicate_of: int | None = No
             raise TransitionRefused("An incident cannot duplicate itself.")
     elif duplicate_of is not None:
         raise TransitionRefused("'duplicate_of' only goes with the status 'duplicate'.")
+
+
+def triage_note(status: str, partner_before: str, partner: str, category_before: str,
+                category: str, note: str | None) -> str | None:
+    """What a triage's history row says: the re-routing, if any, then the coordinator's note. A
+    second triage that changes neither partner nor category is refused: there is nothing to
+    re-route."""
+    if status == TRIAGED and (partner_before, category_before) == (partner, category):
+        raise TransitionRefused(f"Already triaged to {partner}: re-route to another partner "
+                                f"or category.")
+    changes = []
+    if category != category_before:
+        changes.append(f"category {category_before} -> {category}")
+    if partner != partner_before:
+        changes.append(f"re-routed from {partner_before} to {partner}")
+    return "; ".join(changes + ([note] if note else [])) or None
 
 
 # -- SLA in working days (Belgian calendar in shared.calendar) ---------------------------------
@@ -75,6 +101,9 @@ def is_overdue(status: str, sla_due_at: datetime, now: datetime) -> bool:
 
 
 # -- categories and routing -------------------------------------------------------------------
+
+GRAFFITI_PARENT = "graffiti"
+
 
 @dataclass(frozen=True)
 class CategoryRule:
@@ -119,8 +148,10 @@ def duplicate_hints(category: str, street: str | None, lat: float | None, lon: f
             continue
         if now - other.reported_at > DUPLICATE_WINDOW:
             continue
-        reasons, metres = [], None
-        if None not in (lat, lon, other.lat, other.lon):
+        reasons: list[str] = []
+        metres: float | None = None
+        if lat is not None and lon is not None and other.lat is not None and \
+                other.lon is not None:
             metres = distance_m(lat, lon, other.lat, other.lon)
             if metres <= DUPLICATE_RADIUS_M:
                 reasons.append("within_50m")
@@ -140,31 +171,6 @@ def ticket_number(year: int, sequence: int) -> str:
     return f"LISA-{year}-{sequence:06d}"
 
 
-# -- who sees the citizen's contact (DESIGN.md section 5) ---------------------------------------
-
-def contact_visibility(role: str, organisation: str, intake_organisation: str,
-                       consent_police: bool) -> str | None:
-    """None: hidden. 'read': visible. 'read_logged': visible and written to the access log."""
-    if role == "desk" and organisation == intake_organisation:
-        return "read_logged"
-    if role == "police" and consent_police:
-        return "read_logged"
-    if role == "coordinator":
-        return "read_logged"
-    return None
-
-
-# -- who may do what with incidents -----------------------------------------------------------
-
-REPORTERS = frozenset({"desk", "warden", "street_worker", "mediator", "police", "admin"})
-READERS = REPORTERS | {"coordinator", "auditor", "tags", "service"}
-TRIAGERS = frozenset({"coordinator", "admin"})
-GRAFFITI_PARENT = "graffiti"
-
-
-def may_read(role: str, parent_category: str) -> bool:
-    """`service`: another service acting for the platform (e.g. tags reading a graffiti
-    incident's place); it never sees the citizen's contact (contact_visibility)."""
-    if role == "tags":
-        return parent_category == GRAFFITI_PARENT
-    return role in READERS
+def ticket_key(text: str) -> str:
+    """A ticket as a person types it: any case, spaces around ('  lisa-2026-000123 ')."""
+    return text.strip().upper()

@@ -66,9 +66,9 @@ class IncidentRoutes:
 
     @api("GET", "/api/v1/incidents/<int:incident_id>/contact-access",
          summary="Who read the citizen's contact of an incident (auditor)", tag="incidents",
-         response=schemas.ContactAccessSchema, many=True)
+         query=schemas.ContactAccessQuerySchema, response=schemas.ContactAccessPageSchema)
     def contact_access_log(self, request, identity, incident_id):
-        return self.incidents.contact_access_log(incident_id)
+        return self.incidents.contact_access_log(incident_id, query_args(request))
 
 
 RESOURCES = (CategoryRoutes, IncidentRoutes)

@@ -4,15 +4,15 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
-    post_load,
     validate,
     validates,
 )
 
 from services.incidents import domain
 from services.incidents.events import CHANNELS, ZONES
-from shared.fields import Offset, RecordId
+from shared.fields import RecordId
 from shared.location import LocationSchema
+from shared.paging import PageQuerySchema, page_schema
 from shared.reference import partner_codes
 
 MAX_DESCRIPTION = 4000
@@ -54,18 +54,17 @@ class StatusChangeSchema(Schema):
     note = fields.String(load_default=None, validate=validate.Length(max=1000))
 
 
-class IncidentQuerySchema(Schema):
+class IncidentQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(domain.STATUSES))
     category = fields.String(validate=validate.Length(max=50))
     partner = fields.String(validate=validate.Length(max=50))
-    neighbourhood = fields.String(validate=validate.Length(max=100))
+    neighbourhood = fields.String(validate=validate.Length(max=100),
+                                  metadata={"description": "Any case."})
     overdue = fields.Boolean()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = Offset()
 
-    @post_load
-    def no_blank_filters(self, data, **kwargs):
-        return {key: value for key, value in data.items() if value not in ("", None)}
+
+class ContactAccessQuerySchema(PageQuerySchema):
+    pass
 
 
 class DuplicateHintsQuerySchema(Schema):
@@ -157,11 +156,7 @@ class ReportResultSchema(Schema):
     duplicate_hints = fields.List(fields.Nested(DuplicateHintSchema), required=True)
 
 
-class IncidentPageSchema(Schema):
-    items = fields.List(fields.Nested(IncidentSchema), required=True)
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
+IncidentPageSchema = page_schema("IncidentPageSchema", IncidentSchema)
 
 
 class ContactAccessSchema(Schema):
@@ -170,3 +165,6 @@ class ContactAccessSchema(Schema):
     organisation = fields.String(required=True)
     purpose = fields.String(required=True)
     at = fields.DateTime(required=True)
+
+
+ContactAccessPageSchema = page_schema("ContactAccessPageSchema", ContactAccessSchema)

@@ -6,7 +6,7 @@ import logging
 from nameko.timer import timer
 from prometheus_client import Gauge
 
-from services.incidents import domain, schemas, use_cases
+from services.incidents import domain, schemas, use_cases, views
 from services.incidents.models import metadata
 from shared.config import Setting
 from shared.db import Database
@@ -32,7 +32,8 @@ TRIAGE = schemas.TriageSchema()
 STATUS_CHANGE = schemas.StatusChangeSchema()
 HINTS_QUERY = schemas.DuplicateHintsQuerySchema()
 HINTS = schemas.DuplicateHintSchema(many=True)
-ACCESS_LOG = schemas.ContactAccessSchema(many=True)
+ACCESS_LOG_QUERY = schemas.ContactAccessQuerySchema()
+ACCESS_LOG = schemas.ContactAccessPageSchema()
 JOB_SCHEDULED, JOB_DONE = "scheduled", "done"  # the tags service's job statuses
 
 
@@ -97,7 +98,7 @@ class IncidentsService:
     def list_categories(self):
         self.caller.current  # noqa: B018  (verifies the signed caller: deny by default)
         with self.db.session() as session:
-            return CATEGORIES.dump(use_cases.list_categories(session))
+            return CATEGORIES.dump(views.list_categories(session))
 
     @rpc
     def report(self, payload, request_key=None):
@@ -116,16 +117,20 @@ class IncidentsService:
     @rpc
     def get(self, key):
         identity = self.caller.current
+        views.authorise_read(identity)
         with self.db.unit_of_work() as uow:
-            return INCIDENT.dump(use_cases.get(uow, identity, key, self.clock()))
+            view = views.incident_by_key_with_contact_logged(uow.session, identity, key,
+                                                             self.clock())
+            uow.commit()  # the contact access log, if the caller read the contact
+        return INCIDENT.dump(view)
 
     @rpc
     def list(self, query):
         identity = self.caller.current
-        use_cases.authorise_read(identity)
+        views.authorise_read(identity)
         data = validated(QUERY, query)
         with self.db.session() as session:
-            page = use_cases.list_incidents(session, identity, data, self.clock())
+            page = views.list_incidents(session, identity, data, self.clock())
         return PAGE.dump(page)
 
     @rpc
@@ -148,19 +153,21 @@ class IncidentsService:
 
     @rpc
     def duplicate_hints(self, payload):
-        use_cases.authorise_read(self.caller.current)
+        views.authorise_read(self.caller.current)
         data = validated(HINTS_QUERY, payload)
         with self.db.session() as session:
-            hints = use_cases.duplicate_hints(session, data["category"], data["location"],
+            hints = views.duplicate_hints(session, data["category"], data["location"],
                                               self.clock())
         return HINTS.dump(hints)
 
     @rpc
-    def contact_access_log(self, incident_id):
+    def contact_access_log(self, incident_id, query=None):
         identity = self.caller.current
         with self.db.session() as session:
-            return ACCESS_LOG.dump(use_cases.contact_access_log(session, identity,
-                                                                incident_id))
+            views.incident_for_contact_log(session, identity, incident_id)
+            data = validated(ACCESS_LOG_QUERY, query or {})
+            return ACCESS_LOG.dump(views.contact_access_page(session, identity, incident_id,
+                                                             data))
 
     @timer(interval=3600)
     def purge_expired_contacts(self):
@@ -173,7 +180,7 @@ class IncidentsService:
     @timer(interval=30, eager=True)
     def refresh_gauges(self):
         with self.db.session() as session:
-            OVERDUE.set(use_cases.overdue_count(session, self.clock()))
+            OVERDUE.set(views.overdue_count(session, self.clock()))
 
 
 IncidentsOps = ops_service("incidents", metadata)

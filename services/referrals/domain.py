@@ -1,28 +1,36 @@
 """Pure rules of referrals (orientations) between partners: lifecycle, the basis a referral
-about a person needs, who may see what, reminders and expiry. No I/O, no framework.
+about a person needs, reminders and expiry. No I/O, no framework.
 
 Professional secrecy (art. 458 Code pénal) makes sharing the exception: a referral about a
 person needs the person's consent for that receiver, or a legal basis (a case concertation under
-art. 458ter, or a danger to someone's physical integrity, justified)."""
+art. 458ter, or a danger to someone's physical integrity, justified). Who may see and do what:
+policy.py."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared import state_machine
 from shared.calendar import BRUSSELS, add_working_days
+from shared.state_machine import SYSTEM, USERS, Lifecycle
 
 SENT, ACCEPTED, DECLINED = "sent", "accepted", "declined"
 CONTACT_MADE, CLOSED, EXPIRED = "contact_made", "closed", "expired"
 STATUSES = (SENT, ACCEPTED, DECLINED, CONTACT_MADE, CLOSED, EXPIRED)
-TRANSITIONS: dict[str, frozenset[str]] = {
-    SENT: frozenset({ACCEPTED, DECLINED, EXPIRED, CLOSED}),   # CLOSED: withdrawn by the sender
-    ACCEPTED: frozenset({CONTACT_MADE, CLOSED}),
-    CONTACT_MADE: frozenset({CLOSED}),
-    DECLINED: frozenset(),
-    CLOSED: frozenset(),
-    EXPIRED: frozenset(),
-}
+# Sent -> closed: withdrawn by the sender, or the person withdrew consent before an answer.
+# Only the platform lets an unanswered referral expire.
+LIFECYCLE = Lifecycle(
+    "referral", STATUSES,
+    {
+        SENT: {ACCEPTED: USERS, DECLINED: USERS, CLOSED: USERS, EXPIRED: SYSTEM},
+        ACCEPTED: {CONTACT_MADE: USERS, CLOSED: USERS},
+        CONTACT_MADE: {CLOSED: USERS},
+        DECLINED: {},
+        CLOSED: {},
+        EXPIRED: {},
+    },
+    stamps={ACCEPTED: ("answered_at",), DECLINED: ("answered_at", "closed_at"),
+            CONTACT_MADE: ("contact_made_at",), CLOSED: ("closed_at",),
+            EXPIRED: ("closed_at",)},
+)
 OPEN_STATUSES = frozenset({SENT, ACCEPTED, CONTACT_MADE})
-state_machine.validate(TRANSITIONS, STATUSES)
 
 OUTCOMES = ("successful", "unsuccessful", "withdrawn", "no_show")
 URGENCIES = ("low", "normal", "high", "urgent")
@@ -33,17 +41,8 @@ REASONS = ("housing", "addiction", "family_violence", "homelessness", "youth", "
            "victim_support", "social_aid", "judicial_measures", "technoprevention",
            "school_dropout", "public_space_signal")
 
-# Roles that work with people (and may hold referral content for their organisation).
-CASEWORK_ROLES = frozenset({"street_worker", "mediator", "police"})
-METADATA_ROLES = frozenset({"desk", "street_worker", "mediator", "police"})
-
-
 class RuleViolation(ValueError):
     pass
-
-
-def check_transition(current: str, target: str) -> None:
-    state_machine.check(TRANSITIONS, current, target, RuleViolation)
 
 
 def check_outcome(status: str, outcome: str) -> None:
@@ -97,43 +96,6 @@ def check_basis(subject: str, basis: Basis, receiver_org: str, now: datetime,
         raise RuleViolation("A legal basis needs its reference or justification.")
     if shares_identity:
         raise RuleViolation("Name and contact are shared only with the person's consent.")
-
-
-# -- who may see what (DESIGN.md section 5) -------------------------------------------------------
-
-def party(organisation: str, sender_org: str, receiver_org: str) -> bool:
-    return organisation in (sender_org, receiver_org)
-
-
-def may_read_metadata(role: str, organisation: str, sender_org: str, receiver_org: str) -> bool:
-    if role in ("coordinator", "auditor", "admin"):
-        return True
-    return role in METADATA_ROLES and party(organisation, sender_org, receiver_org)
-
-
-def may_read_content(role: str, organisation: str, sender_org: str, receiver_org: str) -> bool:
-    """Content, consent and client: users of the sending and receiving organisations who work
-    with people. Not the coordinator, not the auditor (access log only), not the admin."""
-    return role in CASEWORK_ROLES and party(organisation, sender_org, receiver_org)
-
-
-SENDER_ROLES = frozenset({"desk", "street_worker", "mediator", "police", "warden"})
-
-
-def may_send_any(role: str) -> bool:
-    """May send a referral of some kind (wardens: situations only, see `may_send`)."""
-    return role in SENDER_ROLES
-
-
-def may_send(role: str, subject: str) -> bool:
-    """Wardens signal situations only; they handle no personal data."""
-    if role == "warden":
-        return subject == "situation"
-    return role in ("desk", "street_worker", "mediator", "police")
-
-
-def may_answer(role: str, organisation: str, receiver_org: str) -> bool:
-    return role in CASEWORK_ROLES and organisation == receiver_org
 
 
 # -- reminders and expiry -----------------------------------------------------------------------

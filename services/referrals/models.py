@@ -69,6 +69,22 @@ class Referral(Base):
     redaction_cause: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
+class ReferralHistory(Base):
+    """Every status change: who (user, role, organisation), when, from, to, why. Metadata only:
+    a note never carries content (no decline reason, no message)."""
+
+    __tablename__ = "referral_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(30))
+    actor_organisation: Mapped[str] = mapped_column(String(50))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
 class AccessLog(Base):
     """Append-only: every read of personal content and every refused attempt."""
 

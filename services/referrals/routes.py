@@ -74,7 +74,7 @@ class AuditRoutes:
 
     @api("GET", "/api/v1/audit", summary="Access log of referral content (auditor)",
          tag="referrals", query=schemas.AuditQuerySchema,
-         response=schemas.AccessLogEntrySchema, many=True)
+         response=schemas.AccessLogPageSchema)
     def audit_log(self, request, identity):
         return self.referrals.audit(query_args(request))
 

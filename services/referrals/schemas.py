@@ -2,7 +2,8 @@
 from marshmallow import Schema, fields, validate
 
 from services.referrals import domain
-from shared.fields import Offset, RecordId
+from shared.fields import RecordId
+from shared.paging import Limit, PageQuerySchema, page_schema
 
 
 class ReferralConsentSchema(Schema):
@@ -51,12 +52,10 @@ class EmptySchema(Schema):
     pass
 
 
-class ReferralQuerySchema(Schema):
+class ReferralQuerySchema(PageQuerySchema):
     box = fields.String(load_default="all", validate=validate.OneOf(("inbox", "outbox", "all")))
     status = fields.String(validate=validate.OneOf(domain.STATUSES))
     reason = fields.String(validate=validate.OneOf(domain.REASONS))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = Offset()
 
 
 class PartnerServiceUpdateSchema(Schema):
@@ -70,11 +69,10 @@ class PartnerServiceUpdateSchema(Schema):
     active = fields.Boolean()
 
 
-class AuditQuerySchema(Schema):
+class AuditQuerySchema(PageQuerySchema):
     referral_id = RecordId()
     user = fields.String(validate=validate.Length(max=100))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = Offset()
+    limit = Limit(100, 1000)
 
 
 # -- outputs ----------------------------------------------------------------------------------
@@ -115,6 +113,16 @@ class ReferralContentSchema(Schema):
     consent = fields.Nested(ReferralConsentViewSchema, required=True, allow_none=True)
 
 
+class ReferralHistoryEntrySchema(Schema):
+    from_status = fields.String(required=True, allow_none=True)
+    to_status = fields.String(required=True, validate=validate.OneOf(domain.STATUSES))
+    actor = fields.String(required=True)
+    actor_role = fields.String(required=True)
+    actor_organisation = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    note = fields.String(required=True, allow_none=True)
+
+
 class ReferralSchema(Schema):
     id = fields.Integer(required=True)
     sender_org = fields.String(required=True)
@@ -136,13 +144,12 @@ class ReferralSchema(Schema):
     content = fields.Nested(ReferralContentSchema, required=True, allow_none=True, metadata={
         "description": "Message, client key, identity, consent, decline reason: only for the "
                        "sending and receiving organisations; every read is logged."})
+    history = fields.List(fields.Nested(ReferralHistoryEntrySchema), metadata={
+        "description": "In the view of one referral, for whoever reads its metadata: every "
+                       "status change, who, when, why (never content)."})
 
 
-class ReferralPageSchema(Schema):
-    items = fields.List(fields.Nested(ReferralSchema), required=True)
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
+ReferralPageSchema = page_schema("ReferralPageSchema", ReferralSchema)
 
 
 class AccessLogEntrySchema(Schema):
@@ -154,3 +161,6 @@ class AccessLogEntrySchema(Schema):
     purpose = fields.String(required=True)
     granted = fields.Boolean(required=True)
     at = fields.DateTime(required=True)
+
+
+AccessLogPageSchema = page_schema("AccessLogPageSchema", AccessLogEntrySchema)

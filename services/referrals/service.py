@@ -6,7 +6,7 @@ import logging
 
 from nameko.timer import timer
 
-from services.referrals import schemas, use_cases
+from services.referrals import schemas, use_cases, views
 from services.referrals.models import metadata
 from shared.config import Setting
 from shared.db import Database
@@ -28,7 +28,7 @@ REFERRAL = schemas.ReferralSchema()
 PAGE = schemas.ReferralPageSchema()
 PARTNERS = schemas.PartnerServiceSchema(many=True)
 PARTNER = schemas.PartnerServiceSchema()
-AUDIT = schemas.AccessLogEntrySchema(many=True)
+AUDIT = schemas.AccessLogPageSchema()
 SEND = schemas.SendReferralSchema()
 DECLINE = schemas.DeclineSchema()
 CLOSE = schemas.CloseSchema()
@@ -48,9 +48,9 @@ class ReferralsService:
 
     @rpc
     def list_partners(self):
-        identity = self.caller.current
+        self.caller.current  # noqa: B018  (verifies the signed caller: deny by default)
         with self.db.session() as session:
-            return PARTNERS.dump(use_cases.list_partners(session, identity))
+            return PARTNERS.dump(views.list_partners(session))
 
     @rpc
     def update_partner_service(self, code, payload):
@@ -58,7 +58,7 @@ class ReferralsService:
         with self.db.unit_of_work() as uow:
             use_cases.partner_service_to_change(uow.session, identity, code)
             data = validated(PARTNER_UPDATE, payload)
-            return PARTNER.dump(use_cases.update_partner_service(uow, identity, str(code), data))
+            return PARTNER.dump(use_cases.update_partner_service(uow, identity, code, data))
 
     @rpc
     def send(self, payload):
@@ -72,15 +72,16 @@ class ReferralsService:
     def list(self, query):
         identity = self.caller.current
         with self.db.unit_of_work() as uow:
-            use_cases.authorise_list(uow, identity, self.clock())
+            views.authorise_list(uow, identity, self.clock())
             data = validated(QUERY, query)
-            return PAGE.dump(use_cases.list_referrals(uow, identity, data, self.clock()))
+            return PAGE.dump(views.list_referrals(uow, identity, data, self.clock()))
 
     @rpc
     def get(self, referral_id):
         identity = self.caller.current
         with self.db.unit_of_work() as uow:
-            return REFERRAL.dump(use_cases.get(uow, identity, referral_id, self.clock()))
+            return REFERRAL.dump(views.referral_by_id_with_content_logged(
+                uow, identity, referral_id, self.clock()))
 
     def _act(self, action, command, schema, referral_id, payload):
         identity = self.caller.current
@@ -114,9 +115,9 @@ class ReferralsService:
     def audit(self, query):
         identity = self.caller.current
         with self.db.unit_of_work() as uow:
-            use_cases.authorise_audit(uow, identity, self.clock())
+            views.authorise_audit(uow, identity, self.clock())
             data = validated(AUDIT_QUERY, query)
-            return AUDIT.dump(use_cases.audit_log(uow, identity, data, self.clock()))
+            return AUDIT.dump(views.audit_page(uow, identity, data, self.clock()))
 
     @timer(interval=3600)
     def remind_expire_and_purge(self):

@@ -1,12 +1,17 @@
-"""What the referrals service does. Access is decided here, in the service, and every read of
-personal content, and every refused attempt, is written to the access log."""
+"""What the referrals service does, one function per command: access decided here, in the
+service (policy.py), every status change through the one lifecycle helper with its history
+row, every refused attempt written to the access log. Reads are in views.py."""
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from services.referrals import domain
-from services.referrals.models import AccessLog, PartnerService, Referral
+from services.referrals import domain, policy, views
+from services.referrals.models import PartnerService, Referral, ReferralHistory
 from services.referrals.reference import directory_reference
+from shared import state_machine
 from shared.clock import as_utc
 from shared.errors import (
     Forbidden,
@@ -16,13 +21,15 @@ from shared.errors import (
     ValidationFailed,
     has_nul,
 )
-from shared.fields import record_id
 from shared.identity import Identity
-from shared.reference import partners
-from shared.sealing import reseal, seal, unseal
+from shared.sealing import reseal, seal
+from shared.unit_of_work import UnitOfWork
+
+View = dict[str, Any]
+SERVICE_NAME = "referrals"
 
 
-def seed_reference_data(session) -> None:
+def seed_reference_data(session: Session) -> None:
     """The directory as shipped; an admin's later changes to a service are kept."""
     for organisation in directory_reference():
         for service in organisation["services"]:
@@ -36,46 +43,13 @@ def seed_reference_data(session) -> None:
     session.flush()
 
 
-# -- access log ---------------------------------------------------------------------------------
-
-def log_access(session, identity: Identity, referral_id, action: str, purpose: str,
-               granted: bool, now: datetime) -> None:
-    session.add(AccessLog(referral_id=referral_id, user=identity.user, role=identity.role,
-                          organisation=identity.organisation, action=action, purpose=purpose,
-                          granted=granted, at=now))
-
-
-def _refuse(uow, identity, referral_id, action, now, error):
-    """Write the refused attempt (its own commit, since the caller's work is abandoned), then
-    raise. Someone who may not know the referral exists gets the same 404 as a wrong id."""
-    uow.session.rollback()
-    log_access(uow.session, identity, referral_id, action, f"refused: {error.code}", False, now)
-    uow.commit()
-    raise error
-
-
 # -- directory ----------------------------------------------------------------------------------
 
-def organisation_name(code: str) -> str:
-    return next((p["fr"] for p in partners() if p["code"] == code), code)
-
-
-def service_view(service: PartnerService) -> dict:
-    return {"code": service.code, "organisation": service.organisation,
-            "organisation_name": organisation_name(service.organisation), "name": service.name,
-            "accepts": [a for a in service.accepts.split(",") if a], "address": service.address,
-            "phone": service.phone, "email": service.email, "schedule": service.schedule,
-            "active": service.active}
-
-
-def list_partners(session, identity: Identity) -> list[dict]:
-    return [service_view(s) for s in session.scalars(
-        select(PartnerService).order_by(PartnerService.organisation, PartnerService.code))]
-
-
-def partner_service_to_change(session, identity: Identity, code: str) -> PartnerService:
+def partner_service_to_change(session: Session, identity: Identity, code: object
+                              ) -> PartnerService:
     """Admins only (403), an existing service (404): asked before the body is read."""
-    identity.require_role("admin")
+    if not policy.may_change_directory(identity.role):
+        raise Forbidden(f"Role '{identity.role}' may not change the directory.")
     code = str(code)
     service = session.get(PartnerService, code) if len(code) <= 50 and not has_nul(code) \
         else None
@@ -84,59 +58,41 @@ def partner_service_to_change(session, identity: Identity, code: str) -> Partner
     return service
 
 
-def update_partner_service(uow, identity: Identity, code: str, data: dict) -> dict:
+def update_partner_service(uow: UnitOfWork, identity: Identity, code: object,
+                           data: Mapping[str, Any]) -> View:
     service = partner_service_to_change(uow.session, identity, code)
     for key in ("name", "address", "phone", "email", "schedule", "active"):
         if key in data:
             setattr(service, key, data[key])
     if "accepts" in data:
         service.accepts = ",".join(sorted(set(data["accepts"])))
-    view = service_view(service)
+    view = views.service_view(service)
     uow.commit()
     return view
 
 
-# -- views --------------------------------------------------------------------------------------
+# -- events, moves and answers ----------------------------------------------------------------
 
-def _basis(referral: Referral) -> str:
-    if referral.consent_kind:
-        return "consent_withdrawn" if referral.consent_withdrawn_at else "consent"
-    return referral.legal_basis or "none"
-
-
-def referral_view(session, referral: Referral, identity: Identity, now: datetime,
-                  purpose: str | None = None) -> dict:
-    """Metadata for whoever may see it; content only for the two organisations, logged."""
-    view = {
-        "id": referral.id, "sender_org": referral.sender_org,
-        "receiver_org": referral.receiver_org, "receiver_service": referral.receiver_service,
-        "subject": referral.subject, "reason": referral.reason, "urgency": referral.urgency,
-        "status": referral.status, "outcome": referral.outcome,
-        "successful": domain.is_successful(referral.status, referral.outcome),
-        "sent_at": as_utc(referral.sent_at), "answered_at": as_utc(referral.answered_at),
-        "contact_made_at": as_utc(referral.contact_made_at),
-        "closed_at": as_utc(referral.closed_at), "basis": _basis(referral),
-        "redacted": referral.redacted_at is not None, "content": None,
-    }
-    if purpose and domain.may_read_content(identity.role, identity.organisation,
-                                           referral.sender_org, referral.receiver_org):
-        view["content"] = {
-            "message": unseal(referral.message_sealed),
-            "client_key": unseal(referral.client_key_sealed),
-            "identity": unseal(referral.identity_sealed),
-            "legal_reference": unseal(referral.legal_reference_sealed),
-            "decline_reason": unseal(referral.decline_reason_sealed),
-            "consent": None if not referral.consent_kind else {
-                "kind": referral.consent_kind,
-                "given_at": as_utc(referral.consent_given_at),
-                "expires_at": as_utc(referral.consent_expires_at),
-                "withdrawn_at": as_utc(referral.consent_withdrawn_at)},
-        }
-        log_access(session, identity, referral.id, "read_content", purpose, True, now)
-    return view
+def platform(antenna_id: str) -> Identity:
+    """The referrals service acting as the platform (the expiry timer)."""
+    return Identity.for_service(SERVICE_NAME, (antenna_id,))
 
 
-def _facts(referral: Referral, at: datetime) -> dict:
+def _history(session: Session, referral: Referral, by: Identity) -> state_machine.Write:
+    return lambda step: session.add(ReferralHistory(
+        referral_id=referral.id, actor_organisation=by.organisation, **step.row()))
+
+
+def _move(session: Session, referral: Referral, target: str, by: Identity, now: datetime,
+          why: str | None = None) -> state_machine.Step:
+    try:
+        return state_machine.move(domain.LIFECYCLE, referral, target, by=by, at=now, why=why,
+                                  write=_history(session, referral, by))
+    except state_machine.MoveRefused as exc:
+        raise InvalidTransition(str(exc)) from None
+
+
+def _facts(referral: Referral, at: datetime) -> dict[str, Any]:
     return {"referral_id": referral.id, "sender_org": referral.sender_org,
             "receiver_org": referral.receiver_org, "receiver_service": referral.receiver_service,
             "subject": referral.subject, "reason": referral.reason,
@@ -145,25 +101,26 @@ def _facts(referral: Referral, at: datetime) -> dict:
 
 # -- commands -------------------------------------------------------------------------------------
 
-def authorise_send(uow, identity: Identity, now: datetime) -> None:
+def authorise_send(uow: UnitOfWork, identity: Identity, now: datetime) -> None:
     """May this caller send referrals at all: asked before the body is read; a refusal is
     logged."""
-    if not domain.may_send_any(identity.role):
-        _refuse(uow, identity, None, "send", now,
-                Forbidden(f"Role '{identity.role}' may not send referrals."))
+    if not policy.may_send_any(identity.role):
+        views.refuse(uow, identity, None, "send", now,
+                     Forbidden(f"Role '{identity.role}' may not send referrals."))
 
 
-def send(uow, identity: Identity, data: dict, now: datetime) -> dict:
+def send(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any], now: datetime) -> View:
     """Send a referral; a refused one (no basis, expired consent, wrong receiver, a role that
     may not) is written to the access log, then its error is raised."""
     try:
         return _send(uow, identity, data, now)
     except LisaError as error:
-        _refuse(uow, identity, None, "send", now, error)
+        views.refuse(uow, identity, None, "send", now, error)
 
 
-def _send(uow, identity: Identity, data: dict, now: datetime) -> dict:
-    if not domain.may_send(identity.role, data["subject"]):
+def _send(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any], now: datetime
+          ) -> View:
+    if not policy.may_send(identity.role, data["subject"]):
         raise Forbidden(f"Role '{identity.role}' may not send this referral.")
     antenna = identity.acting_antenna()
     session = uow.session
@@ -206,51 +163,27 @@ def _send(uow, identity: Identity, data: dict, now: datetime) -> dict:
         legal_reference_sealed=seal(basis.legal_reference))
     session.add(referral)
     session.flush()
+    state_machine.begin(domain.LIFECYCLE, referral, domain.SENT, by=identity, at=now,
+                        write=_history(session, referral, identity))
     uow.emit("referral_sent", _facts(referral, now), antenna_id=antenna)
-    view = referral_view(session, referral, identity, now, purpose="send")
-    uow.commit()
-    return view
-
-
-def _load(uow, identity: Identity, referral_id: int, action: str, now: datetime,
-          for_update: bool = False) -> Referral:
-    try:
-        referral_id = record_id(referral_id, NotFound("No such referral."))
-    except NotFound as error:  # no record can have that id; logged without it
-        _refuse(uow, identity, None, action, now, error)
-    query = select(Referral).where(Referral.id == referral_id)
-    if for_update:
-        query = query.with_for_update()
-    referral = uow.session.scalars(query).first()
-    if referral is None or referral.antenna_id not in identity.antennas or \
-            not domain.may_read_metadata(identity.role, identity.organisation,
-                                         referral.sender_org, referral.receiver_org):
-        _refuse(uow, identity, referral_id, action, now, NotFound("No such referral."))
-    return referral
-
-
-def get(uow, identity: Identity, referral_id: int, now: datetime) -> dict:
-    referral = _load(uow, identity, referral_id, "read", now)
-    view = referral_view(uow.session, referral, identity, now, purpose="view referral")
-    uow.commit()  # the access log
-    return view
+    return _done(uow, referral, identity, now, "send")
 
 
 def _is_receiver(identity: Identity, referral: Referral) -> bool:
-    return domain.may_answer(identity.role, identity.organisation, referral.receiver_org)
+    return policy.may_answer(identity.role, identity.organisation, referral.receiver_org)
 
 
 def _is_sender(identity: Identity, referral: Referral) -> bool:
-    return identity.role in domain.METADATA_ROLES and identity.organisation == referral.sender_org
+    return policy.is_sender(identity.role, identity.organisation, referral.sender_org)
 
 
 def _holds_content(identity: Identity, referral: Referral) -> bool:
-    return domain.may_read_content(identity.role, identity.organisation, referral.sender_org,
+    return policy.may_read_content(identity.role, identity.organisation, referral.sender_org,
                                    referral.receiver_org)
 
 
 # action -> who may take it, and what the others are told
-MAY_ACT = {
+MAY_ACT: dict[str, tuple[Callable[[Identity, Referral], bool], str]] = {
     "accept": (_is_receiver, "Only the receiving organisation answers a referral."),
     "decline": (_is_receiver, "Only the receiving organisation answers a referral."),
     "contact_made": (_is_receiver, "Only the receiving organisation answers a referral."),
@@ -260,76 +193,75 @@ MAY_ACT = {
 }
 
 
-def referral_to_act_on(uow, identity: Identity, referral_id, action: str, now: datetime
-                       ) -> Referral:
+def referral_to_act_on(uow: UnitOfWork, identity: Identity, referral_id: object, action: str,
+                       now: datetime) -> Referral:
     """May this caller see this referral (404) and take this action on it at all (403): asked
     by the entrypoints before the body is read, and by the commands; refusals are logged."""
-    referral = _load(uow, identity, referral_id, action, now, for_update=True)
+    referral = views.load(uow, identity, referral_id, action, now, for_update=True)
     may, refusal = MAY_ACT[action]
     if not may(identity, referral):
-        _refuse(uow, identity, referral.id, action, now, Forbidden(refusal))
+        views.refuse(uow, identity, referral.id, action, now, Forbidden(refusal))
     return referral
 
 
-def _answer(uow, identity, referral_id, target, now, action):
-    referral = referral_to_act_on(uow, identity, referral_id, action, now)
-    try:
-        domain.check_transition(referral.status, target)
-    except domain.RuleViolation as exc:
-        raise InvalidTransition(str(exc)) from None
-    return referral
+def _done(uow: UnitOfWork, referral: Referral, identity: Identity, now: datetime,
+          purpose: str) -> View:
+    """The referral as the caller sees it after the command (content read and logged if the
+    caller may), then the commit."""
+    view = views.referral_with_content_logged(uow.session, identity, referral, now, purpose)
+    uow.commit()
+    return view
 
 
-def accept(uow, identity, referral_id, data, now) -> dict:
-    referral = _answer(uow, identity, referral_id, domain.ACCEPTED, now, "accept")
-    referral.status, referral.answered_at = domain.ACCEPTED, now
+def accept(uow: UnitOfWork, identity: Identity, referral_id: object, data: Mapping[str, Any],
+           now: datetime) -> View:
+    referral = referral_to_act_on(uow, identity, referral_id, "accept", now)
+    _move(uow.session, referral, domain.ACCEPTED, identity, now)
     uow.emit("referral_accepted", _facts(referral, now), antenna_id=referral.antenna_id)
     return _done(uow, referral, identity, now, "accept")
 
 
-def decline(uow, identity, referral_id, data, now) -> dict:
-    referral = _answer(uow, identity, referral_id, domain.DECLINED, now, "decline")
-    referral.status, referral.answered_at = domain.DECLINED, now
+def decline(uow: UnitOfWork, identity: Identity, referral_id: object, data: Mapping[str, Any],
+            now: datetime) -> View:
+    """The reason is content (sealed, for the two organisations): the history says only that
+    the referral was declined."""
+    referral = referral_to_act_on(uow, identity, referral_id, "decline", now)
+    _move(uow.session, referral, domain.DECLINED, identity, now)
     referral.decline_reason_sealed = seal(data["reason"])
-    referral.closed_at = now
     uow.emit("referral_declined", _facts(referral, now), antenna_id=referral.antenna_id)
     return _done(uow, referral, identity, now, "decline")
 
 
-def contact_made(uow, identity, referral_id, data, now) -> dict:
-    referral = _answer(uow, identity, referral_id, domain.CONTACT_MADE, now, "contact_made")
-    referral.status, referral.contact_made_at = domain.CONTACT_MADE, now
+def contact_made(uow: UnitOfWork, identity: Identity, referral_id: object,
+                 data: Mapping[str, Any], now: datetime) -> View:
+    referral = referral_to_act_on(uow, identity, referral_id, "contact_made", now)
+    _move(uow.session, referral, domain.CONTACT_MADE, identity, now)
     uow.emit("referral_contact_made", _facts(referral, now), antenna_id=referral.antenna_id)
     return _done(uow, referral, identity, now, "contact made")
 
 
-def close(uow, identity, referral_id, data, now) -> dict:
+def close(uow: UnitOfWork, identity: Identity, referral_id: object, data: Mapping[str, Any],
+          now: datetime) -> View:
     """The receiver closes with an outcome; the sender may only withdraw an unanswered one."""
     referral = referral_to_act_on(uow, identity, referral_id, "close", now)
     if not (_is_receiver(identity, referral) or data["outcome"] == "withdrawn"):
-        _refuse(uow, identity, referral.id, "close", now,
-                Forbidden("Only the receiver closes; the sender may withdraw."))
+        views.refuse(uow, identity, referral.id, "close", now,
+                     Forbidden("Only the receiver closes; the sender may withdraw."))
     try:
-        domain.check_transition(referral.status, domain.CLOSED)
         domain.check_outcome(referral.status, data["outcome"])
     except domain.RuleViolation as exc:
         raise InvalidTransition(str(exc)) from None
-    referral.status, referral.outcome, referral.closed_at = domain.CLOSED, data["outcome"], now
+    _move(uow.session, referral, domain.CLOSED, identity, now, f"outcome: {data['outcome']}")
+    referral.outcome = data["outcome"]
     _emit_closed(uow, referral, now)
     return _done(uow, referral, identity, now, "close")
 
 
-def _emit_closed(uow, referral, now):
+def _emit_closed(uow: UnitOfWork, referral: Referral, now: datetime) -> None:
     uow.emit("referral_closed", {
         **_facts(referral, now), "outcome": referral.outcome,
         "successful": domain.is_successful(referral.status, referral.outcome)},
         antenna_id=referral.antenna_id)
-
-
-def _done(uow, referral, identity, now, purpose) -> dict:
-    view = referral_view(uow.session, referral, identity, now, purpose=purpose)
-    uow.commit()
-    return view
 
 
 def _redact(referral: Referral, cause: str, now: datetime) -> None:
@@ -338,8 +270,10 @@ def _redact(referral: Referral, cause: str, now: datetime) -> None:
     referral.redacted_at, referral.redaction_cause = now, cause
 
 
-def withdraw_consent(uow, identity, referral_id, data, now) -> dict:
-    """The person withdrew consent: the personal content goes, everywhere, now."""
+def withdraw_consent(uow: UnitOfWork, identity: Identity, referral_id: object,
+                     data: Mapping[str, Any], now: datetime) -> View:
+    """The person withdrew consent: the personal content goes, everywhere, now; a referral not
+    answered yet is closed as withdrawn."""
     referral = referral_to_act_on(uow, identity, referral_id, "withdraw_consent", now)
     if referral.consent_kind is None:
         raise InvalidTransition("This referral does not rest on consent.")
@@ -347,72 +281,28 @@ def withdraw_consent(uow, identity, referral_id, data, now) -> dict:
         raise InvalidTransition("Consent was already withdrawn.")
     referral.consent_withdrawn_at = now
     _redact(referral, "consent_withdrawn", now)
-    log_access(uow.session, identity, referral.id, "withdraw_consent", "consent withdrawn",
-               True, now)
+    views.log_access(uow.session, identity, referral.id, "withdraw_consent",
+                     "consent withdrawn", True, now)
     if referral.status == domain.SENT:
-        referral.status, referral.outcome, referral.closed_at = domain.CLOSED, "withdrawn", now
+        _move(uow.session, referral, domain.CLOSED, identity, now,
+              "outcome: withdrawn (consent withdrawn)")
+        referral.outcome = "withdrawn"
         _emit_closed(uow, referral, now)
-    view = referral_view(uow.session, referral, identity, now)
-    uow.commit()
-    return view
-
-
-# -- queries ------------------------------------------------------------------------------------
-
-def authorise_list(uow, identity: Identity, now: datetime) -> None:
-    if identity.role not in domain.METADATA_ROLES | {"coordinator", "auditor", "admin"}:
-        _refuse(uow, identity, None, "list", now, Forbidden("You may not read referrals."))
-
-
-def authorise_audit(uow, identity: Identity, now: datetime) -> None:
-    if identity.role != "auditor":
-        _refuse(uow, identity, None, "audit", now, Forbidden("Auditors only."))
-
-
-def list_referrals(uow, identity: Identity, query: dict, now: datetime) -> dict:
-    """Metadata only; content is read one referral at a time (and logged)."""
-    authorise_list(uow, identity, now)
-    statement = select(Referral).where(Referral.antenna_id.in_(identity.antennas))
-    own = identity.organisation
-    if identity.role in domain.METADATA_ROLES:
-        statement = statement.where(or_(Referral.sender_org == own, Referral.receiver_org == own))
-    if query["box"] == "inbox":
-        statement = statement.where(Referral.receiver_org == own)
-    elif query["box"] == "outbox":
-        statement = statement.where(Referral.sender_org == own)
-    for key, column in (("status", Referral.status), ("reason", Referral.reason)):
-        if key in query:
-            statement = statement.where(column == query[key])
-    total = uow.session.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = uow.session.scalars(statement.order_by(Referral.sent_at.desc(), Referral.id.desc())
-                               .limit(query["limit"]).offset(query["offset"])).all()
-    return {"items": [referral_view(uow.session, r, identity, now) for r in rows],
-            "total": total, "limit": query["limit"], "offset": query["offset"]}
-
-
-def audit_log(uow, identity: Identity, query: dict, now: datetime) -> list[dict]:
-    authorise_audit(uow, identity, now)
-    statement = select(AccessLog)
-    if "referral_id" in query:
-        statement = statement.where(AccessLog.referral_id == query["referral_id"])
-    if "user" in query:
-        statement = statement.where(AccessLog.user == query["user"])
-    rows = uow.session.scalars(statement.order_by(AccessLog.id.desc()).limit(query["limit"])
-                               .offset(query["offset"])).all()
-    return [{"referral_id": r.referral_id, "user": r.user, "role": r.role,
-             "organisation": r.organisation, "action": r.action, "purpose": r.purpose,
-             "granted": r.granted, "at": as_utc(r.at)} for r in rows]
+    return _done(uow, referral, identity, now, "withdraw consent")
 
 
 # -- timers -------------------------------------------------------------------------------------
 
-def remind_and_expire(uow, now: datetime, remind_after: int, expire_after: int) -> dict:
-    """Unanswered referrals: a reminder after N working days, expiry after M."""
+def remind_and_expire(uow: UnitOfWork, now: datetime, remind_after: int,
+                      expire_after: int) -> dict[str, int]:
+    """Unanswered referrals: a reminder after N working days, expiry (by the platform) after
+    M."""
     counts = {"reminded": 0, "expired": 0}
     for referral in uow.session.scalars(select(Referral).where(Referral.status == domain.SENT)):
-        sent = as_utc(referral.sent_at)
+        sent = as_utc(referral.sent_at) or now
         if domain.expired(sent, now, expire_after):
-            referral.status, referral.closed_at = domain.EXPIRED, now
+            _move(uow.session, referral, domain.EXPIRED, platform(referral.antenna_id), now,
+                  f"no answer within {expire_after} working days")
             _emit_closed(uow, referral, now)
             counts["expired"] += 1
         elif domain.reminder_due(sent, now, remind_after, as_utc(referral.reminded_at)):
@@ -422,13 +312,13 @@ def remind_and_expire(uow, now: datetime, remind_after: int, expire_after: int) 
     return counts
 
 
-def purge(uow, now: datetime, days: int) -> int:
+def purge(uow: UnitOfWork, now: datetime, days: int) -> int:
     """Erase the personal content of referrals closed more than `days` ago; the anonymised
     metadata stays for the indicators."""
     cutoff = now - timedelta(days=days)
     rows = uow.session.scalars(select(Referral).where(
-        Referral.status.in_((domain.CLOSED, domain.DECLINED, domain.EXPIRED)),
-        Referral.closed_at < cutoff, Referral.redacted_at.is_(None))).all()
+        Referral.status.in_(domain.LIFECYCLE.final), Referral.closed_at < cutoff,
+        Referral.redacted_at.is_(None))).all()
     for referral in rows:
         _redact(referral, "retention", now)
     uow.commit()
@@ -441,7 +331,7 @@ SEALED_COLUMNS = ("message_sealed", "client_key_sealed", "identity_sealed",
                   "legal_reference_sealed", "decline_reason_sealed")
 
 
-def reseal_content(session, batch_size: int = 200) -> int:
+def reseal_content(session: Session, batch_size: int = 200) -> int:
     """Encrypt every referral's sealed content again with the first key of
     LISA_ENCRYPTION_KEYS, so the keys after it can be removed (ADR 12). One commit per batch,
     rows locked while resealed: safe to interrupt and to run again. Returns the referrals with

@@ -1,25 +1,41 @@
-"""The demo crew's backlog: a removal job per demo graffiti incident (handed on by the incidents
-seeding), assessed, some private ones waiting for the owner's consent, older ones scheduled and
-done, recent ones ready. Through the same use cases as the API, with a fixed random seed."""
+"""The demo crew (added as the coordinator adds members) and its backlog: a removal job per
+demo graffiti incident (handed on by the incidents seeding), assessed, some private ones waiting
+for the owner's consent, older ones scheduled and done, recent ones ready. Through the same use
+cases as the API, with a fixed random seed."""
 import random
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from services.tags import use_cases
-from services.tags.models import Job
+from services.tags.models import CrewMember, Job
 from shared.calendar import BRUSSELS
 from shared.db import Database
 from shared.identity import Identity
 from shared.spec import DemoContext
 
 GRAFFITI = "graffiti"   # the incidents' parent category this crew removes
+DEMO_CREW = ("Karim", "Sofie", "Luc", "Ana")
 SURFACE_WEIGHTS = {"brick": 5, "painted": 4, "concrete": 3, "stone": 2, "metal": 2, "glass": 2,
                    "wood": 1, "other": 1}
 
 
+def seed_crew(tags_db: Database, context: DemoContext) -> None:
+    """Skipped if the crew has any member."""
+    with tags_db.session() as session:
+        if session.scalar(select(func.count()).select_from(CrewMember)):
+            return
+    coordinator = Identity("coordinator", "coordinator", "prevention_service",
+                           (context.antenna_id,))
+    for name in DEMO_CREW:
+        with tags_db.unit_of_work() as uow:
+            use_cases.add_crew_member(uow, coordinator, {"name": name, "hours_per_day": 7.6},
+                                      context.now)
+
+
 def seed_demo(tags_db: Database, context: DemoContext, seed: int = 2500) -> str | None:
     """Skipped if jobs exist."""
+    seed_crew(tags_db, context)
     with tags_db.session() as session:
         if session.scalar(select(func.count()).select_from(Job)):
             return None

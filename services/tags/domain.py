@@ -3,9 +3,9 @@ legal walls, recurrence and work estimates. No I/O, no framework."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared import state_machine
 from shared.calendar import BRUSSELS, add_working_days, working_days_deadline
 from shared.geo import distance_m
+from shared.state_machine import ANYONE, SYSTEM, USERS, Lifecycle
 
 SURFACES = ("brick", "stone", "concrete", "metal", "glass", "wood", "painted", "other")
 OWNERSHIPS = ("public", "private", "commercial")
@@ -16,17 +16,26 @@ CREATED, AWAITING_CONSENT, READY, SCHEDULED = "created", "awaiting_consent", "re
 DONE, CANCELLED, REJECTED = "done", "cancelled", "rejected"
 STATUSES = (CREATED, AWAITING_CONSENT, READY, SCHEDULED, DONE, CANCELLED, REJECTED)
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    CREATED: frozenset({AWAITING_CONSENT, READY, REJECTED, CANCELLED}),
-    AWAITING_CONSENT: frozenset({READY, CANCELLED}),
-    READY: frozenset({SCHEDULED, CANCELLED}),
-    SCHEDULED: frozenset({DONE, READY, SCHEDULED, CANCELLED}),  # READY: unplanned; SCHEDULED: moved
-    DONE: frozenset(),
-    CANCELLED: frozenset(),
-    REJECTED: frozenset(),
-}
+# A job's first status is the rules' decision, made by the platform when the job is created
+# (waiting for the owner's waiver, ready, or rejected on a legal wall). The crew's assessment on
+# site may find private property: a ready or even scheduled job without the owner's waiver goes
+# back to waiting for it (and the other way round). A scheduled job may be moved to another day.
+LIFECYCLE = Lifecycle(
+    "removal job", STATUSES,
+    {
+        CREATED: {AWAITING_CONSENT: SYSTEM, READY: SYSTEM, REJECTED: SYSTEM},
+        AWAITING_CONSENT: {READY: USERS, CANCELLED: ANYONE},
+        READY: {SCHEDULED: USERS, AWAITING_CONSENT: USERS, CANCELLED: ANYONE},
+        SCHEDULED: {SCHEDULED: USERS, DONE: USERS, AWAITING_CONSENT: USERS, CANCELLED: ANYONE},
+        DONE: {},
+        CANCELLED: {},
+        REJECTED: {},
+    },
+    stamps={AWAITING_CONSENT: ("awaiting_since",), DONE: ("completed_at",)},
+    clears={AWAITING_CONSENT: ("scheduled_for",)},
+    touched="updated_at",
+)
 OPEN_STATUSES = frozenset({CREATED, AWAITING_CONSENT, READY, SCHEDULED})
-state_machine.validate(TRANSITIONS, STATUSES)
 
 EQUIPMENT_HEIGHT_M = 3.0          # above this, the lift and two crew members
 RECURRENCE_WINDOW = timedelta(days=90)
@@ -62,10 +71,6 @@ def job_action(parent_category: str, incident_status: str, job_status: str | Non
     return None
 
 
-def check_transition(current: str, target: str) -> None:
-    state_machine.check(TRANSITIONS, current, target, RuleViolation)
-
-
 def needs_consent(ownership: str) -> bool:
     return ownership in ("private", "commercial")
 
@@ -73,6 +78,17 @@ def needs_consent(ownership: str) -> bool:
 def first_status(ownership: str, has_consent: bool) -> str:
     """Where a new job starts: waiting for the owner's signed waiver, or ready to plan."""
     return AWAITING_CONSENT if needs_consent(ownership) and not has_consent else READY
+
+
+def status_after_assessment(status: str, ownership: str, has_consent: bool) -> str:
+    """What the crew's assessment on site means for an open job: private property without the
+    owner's waiver waits for it (unplanned if it was planned); a job that waited for a waiver it
+    turns out not to need is ready."""
+    if needs_consent(ownership) and not has_consent and status in (READY, SCHEDULED):
+        return AWAITING_CONSENT
+    if not needs_consent(ownership) and status == AWAITING_CONSENT:
+        return READY
+    return status
 
 
 # -- priority and deadline --------------------------------------------------------------------

@@ -67,7 +67,11 @@ class Job(Base):
     awaiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                             nullable=True)
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The owner who signed the waiver, and how to reach them: personal data, read only as
+    # policy.may_read_owner_contact allows, every read logged.
     consent_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    consent_owner_phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    consent_owner_email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     consent_given_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                               nullable=True)
     consent_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -112,12 +116,41 @@ class JobHistory(Base):
 
 
 class CrewMember(Base):
+    """A member of the crew, managed by the coordinator; deactivated, never deleted (completed
+    jobs name who did the work)."""
+
     __tablename__ = "crew_members"
+    __table_args__ = (Index("ux_crew_members_antenna_name", "antenna_id", "name", unique=True),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     antenna_id: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(100))
     hours_per_day: Mapped[float] = mapped_column(Float, default=7.6)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CrewAbsence(Base):
+    """Days a member is away (both included). No reason is kept: the plan needs the dates only."""
+
+    __tablename__ = "crew_absences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("crew_members.id"), index=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ContactAccessLog(Base):
+    """Append-only: who read an owner's contact on a consent record, when and why."""
+
+    __tablename__ = "contact_access_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    user: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(30))
+    organisation: Mapped[str] = mapped_column(String(50))
+    purpose: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class LegalWall(Base):

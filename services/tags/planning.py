@@ -11,6 +11,9 @@ Model (stated so a coordinator can check a plan by hand):
   one is tried. Jobs already scheduled for the day come first.
 - The order of visits is a route (OR-Tools routing) over travel time, with a penalty for
   changing neighbourhood, so work in one neighbourhood is grouped.
+- Visits at one site (two jobs for what may be one graffiti reported twice) are flagged: they
+  come back to back, and the crew checks before doing the work twice.
+- A weekend day or a Belgian public holiday gets no plan unless asked for all the same.
 """
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,6 +21,7 @@ from datetime import date, datetime
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from services.tags import domain
+from shared.calendar import day_off
 from shared.geo import distance_m
 
 M2_PER_MEMBER = 8.0
@@ -47,12 +51,15 @@ class PlanJob:
     neighbourhood: str | None
     scheduled_for: date | None = None
     created_at: datetime | None = None
+    site_id: int | None = None
 
 
 @dataclass
 class Plan:
     day: date
     crew: list[str]
+    working_day: bool = True
+    message: str | None = None
     visits: list[dict] = field(default_factory=list)
     left_out: list[dict] = field(default_factory=list)
     minutes_available: int = 0
@@ -138,9 +145,18 @@ def route(depot, jobs: list[PlanJob], time_limit_ms: int = 500) -> list[int]:
 
 
 def plan_day(day: date, crew: list[CrewMember], jobs: list[PlanJob],
-             depot: tuple[float, float]) -> Plan:
+             depot: tuple[float, float], *, anyway: bool = False) -> Plan:
+    """The plan of `day`; for a day that is not a working day, an empty one that says so,
+    unless `anyway`."""
+    off = day_off(day)
+    if off is not None:
+        message = f"{day.isoformat()} is not a working day ({off})"
+        if not anyway:
+            return Plan(day=day, crew=[], working_day=False,
+                        message=f"{message}: nothing planned unless asked for all the same.")
     members = len(crew)
-    plan = Plan(day=day, crew=[member.name for member in crew])
+    plan = Plan(day=day, crew=[member.name for member in crew], working_day=off is None,
+                message=f"{message}: planned as asked." if off is not None else None)
     plan.minutes_available = int(min((m.hours for m in crew), default=0) * 60)
     plan.m2_capacity = members * M2_PER_MEMBER
     chosen: list[PlanJob] = []
@@ -183,6 +199,8 @@ def plan_day(day: date, crew: list[CrewMember], jobs: list[PlanJob],
             "on_site_minutes": on_site_minutes(job, members), "area_m2": job.area_m2,
             "priority": job.priority,
             "due_at": job.due_at.isoformat() if job.due_at else None,
+            "same_site_as": [other.job_id for other in chosen if other is not job
+                             and job.site_id is not None and other.site_id == job.site_id],
         })
         clock += on_site_minutes(job, members)
         here = (job.lat, job.lon)

@@ -52,6 +52,13 @@ class TagJobRoutes:
     def cancel_tag_job(self, request, identity, job_id):
         return self.tags.cancel(job_id, read_json(request))
 
+    @api("GET", "/api/v1/tag-jobs/<int:job_id>/contact-access",
+         summary="Who read the owner's contact on a job's consent record (auditor)",
+         tag="tag-jobs", query=schemas.OwnerContactAccessQuerySchema,
+         response=schemas.OwnerContactAccessPageSchema)
+    def tag_job_contact_access(self, request, identity, job_id):
+        return self.tags.contact_access_log(job_id, query_args(request))
+
 
 class TagPlanRoutes:
     tags = ServiceClient("tags")
@@ -62,4 +69,31 @@ class TagPlanRoutes:
         return self.tags.plan(query_args(request))
 
 
-RESOURCES = (TagJobRoutes, TagPlanRoutes)
+class TagCrewRoutes:
+    tags = ServiceClient("tags")
+
+    @api("GET", "/api/v1/tag-crew", summary="The crew: members and their coming absences",
+         tag="tag-crew", response=schemas.CrewMemberSchema, many=True)
+    def list_tag_crew(self, request, identity):
+        return self.tags.list_crew()
+
+    @api("POST", "/api/v1/tag-crew", summary="Add a member to the crew (coordinator)",
+         tag="tag-crew", request=schemas.NewCrewMemberSchema,
+         response=schemas.CrewMemberSchema, status=201)
+    def add_tag_crew_member(self, request, identity):
+        return self.tags.add_crew_member(read_json(request))
+
+    @api("POST", "/api/v1/tag-crew/<int:member_id>/deactivate",
+         summary="A member leaves the crew (coordinator)", tag="tag-crew",
+         request=schemas.DeactivateSchema, response=schemas.CrewMemberSchema)
+    def deactivate_tag_crew_member(self, request, identity, member_id):
+        return self.tags.deactivate_crew_member(member_id, read_json(request))
+
+    @api("POST", "/api/v1/tag-crew/<int:member_id>/absences",
+         summary="Record days a member is away (coordinator)", tag="tag-crew",
+         request=schemas.AbsenceSchema, response=schemas.CrewMemberSchema, status=201)
+    def record_tag_crew_absence(self, request, identity, member_id):
+        return self.tags.record_absence(member_id, read_json(request))
+
+
+RESOURCES = (TagJobRoutes, TagPlanRoutes, TagCrewRoutes)

@@ -2,8 +2,9 @@
 from marshmallow import Schema, fields, post_load, validate
 
 from services.tags import domain
-from shared.fields import Offset, RecordId
+from shared.fields import RecordId
 from shared.location import LocationSchema
+from shared.paging import PageQuerySchema, page_schema
 
 PHOTO_REFERENCE = validate.Regexp(r"^[A-Za-z0-9._:/-]{1,200}$",
                                   error="A photo reference (file name or URL path).")
@@ -39,9 +40,15 @@ class AssessJobSchema(Schema):
     notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
+PHONE = validate.Regexp(r"^\+?[0-9 ./()-]{6,30}$")
+
+
 class OwnerConsentSchema(Schema):
     owner = fields.String(required=True, validate=validate.Length(min=2, max=200),
                           metadata={"description": "Who signed the waiver."})
+    phone = fields.String(load_default=None, allow_none=True, validate=PHONE,
+                          metadata={"description": "The owner's, to reach them."})
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=200))
     given_at = fields.AwareDateTime(required=True)
     waiver_reference = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
@@ -65,28 +72,27 @@ class CancelSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=300))
 
 
-class JobQuerySchema(Schema):
+class JobQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(domain.STATUSES))
-    neighbourhood = fields.String(validate=validate.Length(max=100))
+    neighbourhood = fields.String(validate=validate.Length(max=100),
+                                  metadata={"description": "Any case."})
     ownership = fields.String(validate=validate.OneOf(domain.OWNERSHIPS))
     content = fields.String(validate=validate.OneOf(domain.CONTENTS))
     incident_id = RecordId()
     overdue = fields.Boolean()
     recurrence = fields.Boolean()
     scheduled_for = fields.Date()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = Offset()
-
-    @post_load
-    def no_blank_filters(self, data, **kwargs):
-        return {key: value for key, value in data.items() if value not in ("", None)}
 
 
 class PlanQuerySchema(Schema):
     date = fields.Date(required=True)
     crew = fields.String(load_default=None, validate=validate.Length(min=1, max=500),
                          metadata={"description": "Comma-separated names of the members "
-                                                  "present; default: the active crew."})
+                                                  "to plan for; default: the active members "
+                                                  "not absent that day."})
+    anyway = fields.Boolean(load_default=False, metadata={
+        "description": "Plan a weekend day or a public holiday all the same (otherwise its "
+                       "plan is empty and says why)."})
 
     @post_load
     def split_crew(self, data, **kwargs):
@@ -117,11 +123,19 @@ class JobHistorySchema(Schema):
     note = fields.String(required=True, allow_none=True)
 
 
+class OwnerContactSchema(Schema):
+    name = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+
+
 class OwnerConsentViewSchema(Schema):
-    owner = fields.String(required=True)
     given_at = fields.DateTime(required=True)
     waiver_reference = fields.String(required=True)
     recorded_by = fields.String(required=True, allow_none=True)
+    owner = fields.Nested(OwnerContactSchema, required=True, allow_none=True, metadata={
+        "description": "In the view of one job, for the crew and the coordinator; every "
+                       "such read is logged."})
 
 
 class CompletionViewSchema(Schema):
@@ -161,12 +175,7 @@ class JobSchema(Schema):
                           metadata={"description": "In the view of one job."})
 
 
-class JobPageSchema(Schema):
-    items = fields.List(fields.Nested(JobSchema), required=True)
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
-    open_m2 = fields.Float(required=True)
+JobPageSchema = page_schema("JobPageSchema", JobSchema, open_m2=fields.Float(required=True))
 
 
 class PlanVisitSchema(Schema):
@@ -181,6 +190,9 @@ class PlanVisitSchema(Schema):
     priority = fields.Integer(required=True)
     due_at = fields.String(required=True, allow_none=True,
                            metadata={"description": "ISO 8601 date and time."})
+    same_site_as = fields.List(fields.Integer(), required=True, metadata={
+        "description": "Other visits of this plan at the same site: maybe one graffiti "
+                       "reported twice; check before doing the work twice."})
 
 
 class LeftOutSchema(Schema):
@@ -190,6 +202,9 @@ class LeftOutSchema(Schema):
 
 class PlanSchema(Schema):
     date = fields.Date(required=True)
+    working_day = fields.Boolean(required=True)
+    message = fields.String(required=True, allow_none=True, metadata={
+        "description": "Why a day is not a working day, and what was done about it."})
     crew = fields.List(fields.String(), required=True)
     visits = fields.List(fields.Nested(PlanVisitSchema), required=True)
     left_out = fields.List(fields.Nested(LeftOutSchema), required=True)
@@ -198,3 +213,53 @@ class PlanSchema(Schema):
     travel_minutes = fields.Integer(required=True)
     m2_capacity = fields.Float(required=True)
     m2_planned = fields.Float(required=True)
+
+
+# -- the crew -----------------------------------------------------------------------------------
+
+class NewCrewMemberSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    hours_per_day = fields.Float(load_default=7.6, validate=validate.Range(
+        min=0, min_inclusive=False, max=12))
+
+
+class AbsenceSchema(Schema):
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(required=True)
+
+
+class AbsenceViewSchema(Schema):
+    id = fields.Integer(required=True)
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(required=True)
+
+
+class CrewMemberSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    hours_per_day = fields.Float(required=True)
+    active = fields.Boolean(required=True)
+    absences = fields.List(fields.Nested(AbsenceViewSchema), required=True,
+                           metadata={"description": "Those not over yet."})
+
+
+class DeactivateSchema(Schema):
+    """No body: the member named in the path leaves the crew."""
+
+
+# -- who read an owner's contact ----------------------------------------------------------------
+
+class OwnerContactAccessSchema(Schema):
+    user = fields.String(required=True)
+    role = fields.String(required=True)
+    organisation = fields.String(required=True)
+    purpose = fields.String(required=True)
+    at = fields.DateTime(required=True)
+
+
+class OwnerContactAccessQuerySchema(PageQuerySchema):
+    pass
+
+
+OwnerContactAccessPageSchema = page_schema("OwnerContactAccessPageSchema",
+                                           OwnerContactAccessSchema)

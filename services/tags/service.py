@@ -6,7 +6,7 @@ import logging
 from nameko.timer import timer
 from prometheus_client import Counter, Gauge
 
-from services.tags import schemas, use_cases
+from services.tags import schemas, use_cases, views
 from services.tags.models import metadata
 from shared.config import Setting
 from shared.db import Database
@@ -39,6 +39,13 @@ COMPLETE = schemas.CompleteSchema()
 CANCEL = schemas.CancelSchema()
 QUERY = schemas.JobQuerySchema()
 PLAN_QUERY = schemas.PlanQuerySchema()
+CREW = schemas.CrewMemberSchema(many=True)
+CREW_MEMBER = schemas.CrewMemberSchema()
+NEW_CREW_MEMBER = schemas.NewCrewMemberSchema()
+DEACTIVATE = schemas.DeactivateSchema()
+ABSENCE = schemas.AbsenceSchema()
+ACCESS_LOG_QUERY = schemas.OwnerContactAccessQuerySchema()
+ACCESS_LOG = schemas.OwnerContactAccessPageSchema()
 GRAFFITI = "graffiti"
 
 
@@ -99,22 +106,25 @@ class TagsService:
         """For another service checking an event of a job (see use_cases.job_facts)."""
         identity = self.caller.current
         with self.db.session() as session:
-            return use_cases.job_facts(session, identity, job_id)
+            return views.job_facts(session, identity, job_id)
 
     # -- API ------------------------------------------------------------------------------------
     @rpc
     def list_jobs(self, query):
         identity = self.caller.current
-        use_cases.authorise_list(identity)
+        views.authorise_list(identity)
         data = validated(QUERY, query)
         with self.db.session() as session:
-            return PAGE.dump(use_cases.list_jobs(session, identity, data, self.clock()))
+            return PAGE.dump(views.list_jobs(session, identity, data, self.clock()))
 
     @rpc
     def get_job(self, job_id):
         identity = self.caller.current
-        with self.db.session() as session:
-            return JOB.dump(use_cases.get_job(session, identity, job_id, self.clock()))
+        with self.db.unit_of_work() as uow:
+            view = views.job_by_id_with_owner_contact_logged(uow.session, identity, job_id,
+                                                             self.clock())
+            uow.commit()  # the contact access log, if the caller read the owner's contact
+        return JOB.dump(view)
 
     @rpc
     def create_job(self, payload):
@@ -156,11 +166,52 @@ class TagsService:
     @rpc
     def plan(self, query):
         identity = self.caller.current
-        use_cases.authorise_plan(identity)
+        views.authorise_plan(identity)
         data = validated(PLAN_QUERY, query)
         with self.db.session() as session:
-            return PLAN.dump(use_cases.plan_day(session, identity, data["date"], data["crew"],
-                                                (DEPOT_LAT.number(), DEPOT_LON.number())))
+            return PLAN.dump(views.plan_day(session, identity, data["date"], data["crew"],
+                                            (DEPOT_LAT.number(), DEPOT_LON.number()),
+                                            data["anyway"]))
+
+    @rpc
+    def contact_access_log(self, job_id, query=None):
+        """Who read the owner's contact on a job's consent record (auditor, admin)."""
+        identity = self.caller.current
+        with self.db.session() as session:
+            views.job_for_contact_log(session, identity, job_id)
+            data = validated(ACCESS_LOG_QUERY, query or {})
+            return ACCESS_LOG.dump(views.contact_access_page(session, identity, job_id, data))
+
+    # -- the crew -------------------------------------------------------------------------------
+    @rpc
+    def list_crew(self):
+        identity = self.caller.current
+        with self.db.session() as session:
+            return CREW.dump(views.list_crew(session, identity, self.clock()))
+
+    @rpc
+    def add_crew_member(self, payload):
+        identity = self.caller.current
+        use_cases.authorise_crew_change(identity)
+        data = validated(NEW_CREW_MEMBER, payload)
+        with self.db.unit_of_work() as uow:
+            return CREW_MEMBER.dump(use_cases.add_crew_member(uow, identity, data, self.clock()))
+
+    def _change_member(self, command, schema, member_id, payload):
+        identity = self.caller.current
+        with self.db.unit_of_work() as uow:
+            use_cases.crew_member_to_change(uow.session, identity, member_id)
+            data = validated(schema, payload)
+            return CREW_MEMBER.dump(command(uow, identity, member_id, data, self.clock()))
+
+    @rpc
+    def deactivate_crew_member(self, member_id, payload):
+        return self._change_member(use_cases.deactivate_crew_member, DEACTIVATE, member_id,
+                                   payload)
+
+    @rpc
+    def record_absence(self, member_id, payload):
+        return self._change_member(use_cases.record_absence, ABSENCE, member_id, payload)
 
     # -- timers -----------------------------------------------------------------------------------
     @timer(interval=3600)
@@ -173,7 +224,7 @@ class TagsService:
     @timer(interval=30, eager=True)
     def refresh_gauges(self):
         with self.db.session() as session:
-            numbers = use_cases.backlog(session, self.clock())
+            numbers = views.backlog(session, self.clock())
         OPEN_JOBS.set(numbers["open_jobs"])
         OPEN_M2.set(numbers["open_m2"])
         OVERDUE_JOBS.set(numbers["overdue_jobs"])

@@ -1,4 +1,5 @@
 """Reference data shipped with the code and seeded into the services' tables."""
+import json
 from functools import cache
 from pathlib import Path
 
@@ -14,6 +15,15 @@ def partners() -> list[dict]:
 
 def partner_codes() -> frozenset[str]:
     return frozenset(p["code"] for p in partners())
+
+
+@cache
+def neighbourhood_features() -> list[dict]:
+    """The antenna's neighbourhoods as GeoJSON polygons. Approximate: cells drawn around the demo
+    antenna's streets (Ixelles: Tulipe, Matonge, Fernand Cocq, Flagey), not official
+    boundaries; an antenna ships its own."""
+    document = json.loads((HERE / "neighbourhoods.geojson").read_text(encoding="utf-8"))
+    return document["features"]
 
 
 def load_yaml(path: Path):

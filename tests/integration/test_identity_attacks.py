@@ -131,7 +131,8 @@ def test_forged_identities_published_on_the_broker_read_and_change_nothing(
         bus.close()
     partners = api.call("GET", "/api/v1/partners", "streetworker").json()
     assert ATTACKER_EMAIL not in {p["email"] for p in partners}
-    audit = api.call("GET", f"/api/v1/audit?referral_id={referral_id}", "auditor").json()
+    audit = api.call("GET", f"/api/v1/audit?referral_id={referral_id}",
+                     "auditor").json()["items"]
     assert {e["user"] for e in audit if e["granted"]} == {"streetworker"}
 
 

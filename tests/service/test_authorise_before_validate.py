@@ -22,8 +22,10 @@ def world(shared_platform):
                                                   f"{incident['id']}", "tags").json()["items"])[0]
     direct_job = api.call("POST", "/api/v1/tag-jobs", "tags", json=DIRECT).json()
     referral = api.call("POST", "/api/v1/referrals", "streetworker", json=PERSON).json()
+    member = api.call("POST", "/api/v1/tag-crew", "coordinator", json={"name": "Matrix"}).json()
     return {"incident": incident["id"], "desk_job": desk_job["id"],
-            "direct_job": direct_job["id"], "referral": referral["id"], "missing": 999999}
+            "direct_job": direct_job["id"], "referral": referral["id"], "member": member["id"],
+            "missing": 999999}
 
 
 # (method, path template, user, expected status): each with a malformed body or query.
@@ -38,6 +40,8 @@ MATRIX = [
     ("POST", "/api/v1/incidents/{missing}/triage", "coordinator", 404),
     ("POST", "/api/v1/incidents/{incident}/status", "warden", 403),
     ("POST", "/api/v1/incidents/{missing}/status", "coordinator", 404),
+    ("GET", "/api/v1/incidents/{incident}/contact-access?limit=abc", "coordinator", 403),
+    ("GET", "/api/v1/incidents/{missing}/contact-access?limit=abc", "auditor", 404),
     # removal jobs
     ("POST", "/api/v1/tag-jobs", "police", 403),
     ("POST", "/api/v1/tag-jobs", "desk", 403),
@@ -51,6 +55,15 @@ MATRIX = [
     ("POST", "/api/v1/tag-jobs/{desk_job}/consent", "streetworker", 404),
     ("POST", "/api/v1/tag-jobs/{desk_job}/cancel", "auditor", 404),
     ("POST", "/api/v1/tag-jobs/{missing}/cancel", "tags", 404),
+    ("GET", "/api/v1/tag-jobs/{desk_job}/contact-access?limit=abc", "tags", 403),
+    ("GET", "/api/v1/tag-jobs/{missing}/contact-access?limit=abc", "auditor", 404),
+    # the crew
+    ("POST", "/api/v1/tag-crew", "tags", 403),
+    ("POST", "/api/v1/tag-crew", "desk", 403),
+    ("POST", "/api/v1/tag-crew/{member}/absences", "tags", 403),
+    ("POST", "/api/v1/tag-crew/{member}/deactivate", "police", 403),
+    ("POST", "/api/v1/tag-crew/{missing}/absences", "coordinator", 404),
+    ("POST", "/api/v1/tag-crew/{missing}/deactivate", "admin", 404),
     # referrals and partners
     ("POST", "/api/v1/referrals", "tags", 403),
     ("POST", "/api/v1/referrals", "coordinator", 403),
@@ -88,6 +101,11 @@ def test_refused_before_the_body_is_read(shared_platform, world, method, templat
     ("POST", "/api/v1/incidents/{incident}/triage", "coordinator"),
     ("POST", "/api/v1/tag-jobs", "tags"),
     ("POST", "/api/v1/tag-jobs/{desk_job}/schedule", "tags"),
+    ("GET", "/api/v1/tag-jobs/{desk_job}/contact-access?limit=abc", "auditor"),
+    ("GET", "/api/v1/incidents/{incident}/contact-access?limit=abc", "auditor"),
+    ("POST", "/api/v1/tag-crew", "coordinator"),
+    ("POST", "/api/v1/tag-crew/{member}/absences", "coordinator"),
+    ("POST", "/api/v1/tag-crew/{member}/deactivate", "coordinator"),
     ("POST", "/api/v1/referrals", "streetworker"),
     ("POST", "/api/v1/referrals/{referral}/decline", "addiction"),
     ("PATCH", "/api/v1/partners/addiction_outreach", "admin"),
@@ -101,7 +119,7 @@ def test_who_may_is_told_what_is_wrong(shared_platform, world, method, template,
 def test_refused_senders_are_in_the_access_log(shared_platform, world):
     api = shared_platform
     api.call("POST", "/api/v1/referrals", "tags", json=MALFORMED)
-    entries = api.call("GET", "/api/v1/audit?user=tags", "auditor").json()
+    entries = api.call("GET", "/api/v1/audit?user=tags", "auditor").json()["items"]
     assert entries and entries[0]["action"] == "send" and not entries[0]["granted"]
 
 

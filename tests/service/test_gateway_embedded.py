@@ -212,8 +212,9 @@ def test_auditor_sees_who_read_a_contact_but_not_the_contact(embedded_platform):
     api.call("GET", f"/api/v1/incidents/{incident_id}", "coordinator")
     audit = api.call("GET", f"/api/v1/incidents/{incident_id}/contact-access", "auditor")
     assert audit.status_code == 200
-    assert [(e["user"], e["purpose"]) for e in audit.json()] == [
+    assert [(e["user"], e["purpose"]) for e in audit.json()["items"]] == [
         ("desk", "intake"), ("coordinator", "view incident")]
+    assert audit.json()["total"] == 2
     assert api.call("GET", f"/api/v1/incidents/{incident_id}", "auditor").json()["reporter"] \
         is None
     for user in ("desk", "police", "coordinator"):

@@ -8,7 +8,7 @@ import pytest
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import func, select
 
-from services.incidents import use_cases
+from services.incidents import use_cases, views
 from services.incidents.models import ContactAccessLog, metadata
 from services.incidents.service import IncidentsService
 from shared.db import Database
@@ -36,12 +36,19 @@ def incidents_db(database_url_factory, memory_broker):
 
 def test_reference_data_seeding_is_idempotent(incidents_db):
     with incidents_db.session() as session:
-        before = use_cases.list_categories(session)
+        before = views.list_categories(session)
         use_cases.seed_reference_data(session)
         session.commit()
-        assert use_cases.list_categories(session) == before
+        assert views.list_categories(session) == before
     assert len([c for c in before if c["parent_code"] is None]) == 8
     assert len(before) == 8 + 19
+
+
+def get(uow, identity, incident_id):
+    """GET /incidents/{id} as the service answers it: the contact access log committed."""
+    view = views.incident_by_key_with_contact_logged(uow.session, identity, incident_id, NOW)
+    uow.commit()
+    return view
 
 
 def report(db, identity=DESK, payload=REPORT, now=NOW):
@@ -86,9 +93,9 @@ def test_every_read_of_a_contact_is_logged_and_hidden_reads_are_not(incidents_db
     incident_id = report(incidents_db)["id"]
     assert access_log(incidents_db) == [("desk", "intake")]
     with incidents_db.unit_of_work() as uow:
-        assert use_cases.get(uow, POLICE, incident_id, NOW)["reporter"] is None
+        assert get(uow, POLICE, incident_id)["reporter"] is None
     with incidents_db.unit_of_work() as uow:
-        assert use_cases.get(uow, COORDINATOR, incident_id, NOW)["reporter"]["name"]
+        assert get(uow, COORDINATOR, incident_id)["reporter"]["name"]
     assert access_log(incidents_db) == [("desk", "intake"), ("coordinator", "view incident")]
 
 
@@ -172,5 +179,5 @@ def test_contacts_are_erased_after_the_retention_period(incidents_db):
         assert use_cases.purge_contacts(session, NOW + timedelta(days=89), 90) == 0
         assert use_cases.purge_contacts(session, NOW + timedelta(days=91), 90) == 1
     with incidents_db.unit_of_work() as uow:
-        assert use_cases.get(uow, COORDINATOR, closed, NOW)["reporter"] is None
-        assert use_cases.get(uow, COORDINATOR, kept, NOW)["reporter"]["name"] == "M. Peeters"
+        assert get(uow, COORDINATOR, closed)["reporter"] is None
+        assert get(uow, COORDINATOR, kept)["reporter"]["name"] == "M. Peeters"

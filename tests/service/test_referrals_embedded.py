@@ -136,7 +136,7 @@ def test_every_content_read_and_refusal_is_in_the_audit_log(platform):
     api.call("GET", f"/api/v1/referrals/{referral_id}", "addiction")
     api.call("GET", f"/api/v1/referrals/{referral_id}", "police")        # refused
     api.call("GET", f"/api/v1/referrals/{referral_id}", "coordinator")   # metadata only
-    log = api.call("GET", f"/api/v1/audit?referral_id={referral_id}", "auditor").json()
+    log = api.call("GET", f"/api/v1/audit?referral_id={referral_id}", "auditor").json()["items"]
     entries = [(e["user"], e["action"], e["granted"]) for e in reversed(log)]
     assert entries == [("streetworker", "read_content", True),
                        ("addiction", "read_content", True),
@@ -216,7 +216,7 @@ def test_bad_referrals_are_refused_and_logged(platform, name, body, status):
     assert platform.call("GET", "/api/v1/referrals", "coordinator").json()["total"] == before
     if name not in ("unknown field", "legal basis without justification"):  # schema errors
         last = platform.call("GET", "/api/v1/audit?user=streetworker&limit=1",
-                             "auditor").json()[0]
+                             "auditor").json()["items"][0]
         assert (last["action"], last["granted"]) == ("send", False)
 
 

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
-from services.referrals import use_cases
+from services.referrals import use_cases, views
 from services.referrals.models import Referral
 from shared.identity import Identity
 from tests.conftest import ANTENNA, migrated_database
@@ -43,7 +43,7 @@ def sealed_columns(database) -> list[str]:
 
 def contents(database) -> list[dict]:
     with database.unit_of_work() as uow:
-        return [use_cases.get(uow, SENDER, r.id, NOW)["content"]
+        return [views.referral_by_id_with_content_logged(uow, SENDER, r.id, NOW)["content"]
                 for r in uow.session.query(Referral).order_by(Referral.id)]
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from services.referrals import use_cases
+from services.referrals import use_cases, views
 from services.referrals.models import Referral
 from shared.identity import Identity
 from tests.conftest import ANTENNA, migrated_database
@@ -68,6 +68,7 @@ def test_purge_after_closure_keeps_anonymised_metadata(referrals_db):
     with referrals_db.unit_of_work() as uow:
         assert use_cases.purge(uow, NOW + timedelta(days=181), 180) == 1
     with referrals_db.unit_of_work() as uow:
-        view = use_cases.get(uow, SENDER, referral_id, NOW + timedelta(days=181))
+        view = views.referral_by_id_with_content_logged(uow, SENDER, referral_id,
+                                                        NOW + timedelta(days=181))
     assert view["status"] == "declined" and view["reason"] == "addiction"
     assert view["redacted"] and view["content"]["message"] is None

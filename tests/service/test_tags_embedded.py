@@ -173,6 +173,9 @@ def test_the_desk_sees_only_jobs_of_its_own_intake(embedded_platform):
 
 def test_daily_plan_through_the_api(embedded_platform):
     api = embedded_platform
+    for name in ("Karim", "Sofie", "Luc", "Ana"):
+        assert api.call("POST", "/api/v1/tag-crew", "coordinator",
+                        json={"name": name}).status_code == 201
     for n in range(8):
         api.call("POST", "/api/v1/tag-jobs", "tags", json={
             **DIRECT, "area_m2": 5, "site": {**DIRECT["site"], "address": f"Rue Goffart {n + 1}",

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from services.tags import domain, planning, use_cases
+from services.tags import domain, planning, use_cases, views
 from services.tags.models import Job
 from shared.calendar import BRUSSELS, add_working_days
 from shared.identity import Identity
 from tests.conftest import ANTENNA, migrated_database
 
 CREW = Identity("karim", "tags", "cellule_tags", (ANTENNA,))
+COORDINATOR = Identity("coordinator", "coordinator", "prevention_service", (ANTENNA,))
 MONDAY = datetime(2026, 11, 9, 7, tzinfo=UTC)   # a week with 11 November in it
 DEPOT = (50.8338, 4.3703)
 STREETS = [("Rue de la Tulipe", "Tulipe", 50.8338, 4.3703),
@@ -85,6 +86,10 @@ def seed_week(db, count=40, seed=2500):
 
 
 def test_a_seeded_week_of_plans_is_valid(tags_db):
+    for name in ("Karim", "Sofie", "Luc", "Ana"):
+        with tags_db.unit_of_work() as uow:
+            use_cases.add_crew_member(uow, COORDINATOR, {"name": name, "hours_per_day": 7.6},
+                                      MONDAY)
     seed_week(tags_db)
     with tags_db.session() as session:
         awaiting = session.scalar(select(func.count()).select_from(Job).where(
@@ -96,7 +101,7 @@ def test_a_seeded_week_of_plans_is_valid(tags_db):
         day = add_working_days(day, 1)
         now = datetime.combine(day, datetime.min.time(), BRUSSELS) + timedelta(hours=7)
         with tags_db.session() as session:
-            plan = use_cases.plan_day(session, CREW, day, None, DEPOT)
+            plan = views.plan_day(session, CREW, day, None, DEPOT)
             ready = session.execute(select(Job).where(Job.status == domain.READY)).scalars()
             ranking = {j.id: (j.priority, j.due_at.timestamp() if j.due_at else float("inf"))
                        for j in ready}
@@ -124,5 +129,5 @@ def test_a_seeded_week_of_plans_is_valid(tags_db):
         planned_days += bool(planned)
     assert planned_days >= 4
     with tags_db.session() as session:
-        numbers = use_cases.backlog(session, now)
+        numbers = views.backlog(session, now)
     assert numbers["removed_m2_this_year"] > 0

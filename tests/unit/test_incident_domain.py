@@ -16,34 +16,7 @@ from services.incidents.domain import (
 
 BRU = domain.BRUSSELS
 
-# -- state machine: every pair of statuses, as a scenario table -------------------------------
-
-ALLOWED = {
-    (NEW, TRIAGED), (NEW, CANCELLED), (NEW, DUPLICATE),
-    (TRIAGED, IN_PROGRESS), (TRIAGED, RESOLVED), (TRIAGED, CANCELLED), (TRIAGED, DUPLICATE),
-    (IN_PROGRESS, RESOLVED), (IN_PROGRESS, CANCELLED),
-    (RESOLVED, CLOSED), (RESOLVED, REOPENED),
-    (CLOSED, REOPENED),
-    (REOPENED, TRIAGED), (REOPENED, IN_PROGRESS), (REOPENED, RESOLVED), (REOPENED, CANCELLED),
-    (REOPENED, DUPLICATE),
-}
-
-
-@pytest.mark.parametrize("current", domain.STATUSES)
-@pytest.mark.parametrize("target", domain.STATUSES)
-def test_transition_table(current, target):
-    duplicate_of = 7 if target == DUPLICATE else None
-    if (current, target) in ALLOWED:
-        domain.check_transition(current, target, duplicate_of=duplicate_of, incident_id=1)
-    else:
-        with pytest.raises(domain.TransitionRefused):
-            domain.check_transition(current, target, duplicate_of=duplicate_of, incident_id=1)
-
-
-def test_final_states_have_no_way_out():
-    assert domain.TRANSITIONS[CANCELLED] == frozenset()
-    assert domain.TRANSITIONS[DUPLICATE] == frozenset()
-
+# -- lifecycle (scenarios through the use cases: tests/service/test_lifecycle_scenarios.py) ------
 
 @pytest.mark.parametrize("duplicate_of, incident_id, message", [
     (None, 1, "needs 'duplicate_of'"),
@@ -51,19 +24,52 @@ def test_final_states_have_no_way_out():
 ])
 def test_duplicate_needs_another_incident(duplicate_of, incident_id, message):
     with pytest.raises(domain.TransitionRefused, match=message):
-        domain.check_transition(NEW, DUPLICATE, duplicate_of=duplicate_of,
-                                incident_id=incident_id)
+        domain.check_duplicate(DUPLICATE, duplicate_of=duplicate_of, incident_id=incident_id)
 
 
 def test_duplicate_of_only_with_duplicate_status():
     with pytest.raises(domain.TransitionRefused, match="only goes with"):
-        domain.check_transition(NEW, TRIAGED, duplicate_of=3, incident_id=1)
+        domain.check_duplicate(TRIAGED, duplicate_of=3, incident_id=1)
 
 
-def test_a_lifecycle_scenario():
-    path = [NEW, TRIAGED, IN_PROGRESS, RESOLVED, CLOSED, REOPENED, IN_PROGRESS, RESOLVED]
-    for current, target in zip(path, path[1:], strict=False):
-        domain.check_transition(current, target)
+@pytest.mark.parametrize("status, before, after, note, written", [
+    (NEW, ("tags", "graffiti_public"), ("tags", "graffiti_public"), None, None),
+    (NEW, ("tags", "graffiti_public"), ("tags", "graffiti_public"), "ok", "ok"),
+    (TRIAGED, ("cleanliness", "litter"), ("street_work", "litter"), "squat",
+     "re-routed from cleanliness to street_work; squat"),
+    (TRIAGED, ("tags", "graffiti_public"), ("cleanliness", "litter"), None,
+     "category graffiti_public -> litter; re-routed from tags to cleanliness"),
+])
+def test_what_a_triage_writes_in_the_history(status, before, after, note, written):
+    assert domain.triage_note(status, before[0], after[0], before[1], after[1], note) == written
+
+
+def test_a_second_triage_must_re_route():
+    with pytest.raises(domain.TransitionRefused, match="Already triaged to tags"):
+        domain.triage_note(TRIAGED, "tags", "tags", "graffiti_public", "graffiti_public", "x")
+
+
+@pytest.mark.parametrize("current, target, path", [
+    (NEW, IN_PROGRESS, [TRIAGED, IN_PROGRESS]), (NEW, RESOLVED, [TRIAGED, RESOLVED]),
+    (TRIAGED, IN_PROGRESS, [IN_PROGRESS]), (REOPENED, RESOLVED, [RESOLVED]),
+    (IN_PROGRESS, IN_PROGRESS, []), (CLOSED, RESOLVED, []), (CANCELLED, IN_PROGRESS, []),
+    (RESOLVED, IN_PROGRESS, []),
+])
+def test_the_path_a_removal_job_takes_an_incident_along(current, target, path):
+    assert domain.path_to(current, target) == path
+
+
+def test_the_platform_never_closes_cancels_nor_re_routes_an_incident():
+    for current in domain.STATUSES:
+        assert domain.LIFECYCLE.targets(current, by_system=True) <= {TRIAGED, IN_PROGRESS,
+                                                                     RESOLVED}
+    assert not domain.LIFECYCLE.allows(TRIAGED, TRIAGED, by_system=True)
+
+
+@pytest.mark.parametrize("typed", ["LISA-2026-000123", "lisa-2026-000123",
+                                   "  Lisa-2026-000123\t"])
+def test_a_ticket_as_typed(typed):
+    assert domain.ticket_key(typed) == "LISA-2026-000123"
 
 
 # -- SLA over Belgian holidays ----------------------------------------------------------------
@@ -197,34 +203,10 @@ def test_duplicate_hints_nearest_first():
     assert [h["incident_id"] for h in hints] == [2, 3, 4]
 
 
-# -- tickets and contact visibility -----------------------------------------------------------
+# -- tickets ---------------------------------------------------------------------------------
 
 def test_ticket_number_format():
     assert domain.ticket_number(2026, 123) == "LISA-2026-000123"
-
-
-@pytest.mark.parametrize("role, organisation, consent_police, expected", [
-    ("desk", "antenna_desk", False, "read_logged"),     # own intake
-    ("desk", "other_desk", False, None),                # someone else's intake
-    ("police", "police_zone", True, "read_logged"),     # citizen agreed to police follow-up
-    ("police", "police_zone", False, None),
-    ("coordinator", "prevention_service", False, "read_logged"),
-    ("warden", "gardiens_de_la_paix", True, None),
-    ("street_worker", "street_work", True, None),
-    ("tags", "cellule_tags", True, None),
-    ("auditor", "prevention_service", True, None),
-])
-def test_contact_visibility(role, organisation, consent_police, expected):
-    assert domain.contact_visibility(role, organisation, "antenna_desk",
-                                     consent_police) == expected
-
-
-@pytest.mark.parametrize("role, parent, allowed", [
-    ("tags", "graffiti", True), ("tags", "cleanliness", False), ("auditor", "social", True),
-    ("desk", "nuisance", True), ("service", "graffiti", True), ("police", "graffiti", True),
-])
-def test_may_read(role, parent, allowed):
-    assert domain.may_read(role, parent) is allowed
 
 
 def test_at_most_ten_hints_nearest_first():

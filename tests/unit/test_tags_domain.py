@@ -14,22 +14,26 @@ from services.tags.domain import (
 )
 from shared.calendar import BRUSSELS
 
-ALLOWED = {
-    (CREATED, AWAITING_CONSENT), (CREATED, READY), (CREATED, REJECTED), (CREATED, CANCELLED),
-    (AWAITING_CONSENT, READY), (AWAITING_CONSENT, CANCELLED),
-    (READY, SCHEDULED), (READY, CANCELLED),
-    (SCHEDULED, DONE), (SCHEDULED, READY), (SCHEDULED, SCHEDULED), (SCHEDULED, CANCELLED),
-}
+# The lifecycle as scenarios through the use cases: tests/service/test_lifecycle_scenarios.py
 
 
-@pytest.mark.parametrize("current", domain.STATUSES)
-@pytest.mark.parametrize("target", domain.STATUSES)
-def test_job_transition_table(current, target):
-    if (current, target) in ALLOWED:
-        domain.check_transition(current, target)
-    else:
-        with pytest.raises(domain.RuleViolation):
-            domain.check_transition(current, target)
+@pytest.mark.parametrize("status, ownership, consent, after", [
+    (READY, "private", False, AWAITING_CONSENT),      # found private on site
+    (SCHEDULED, "commercial", False, AWAITING_CONSENT),
+    (SCHEDULED, "private", True, SCHEDULED),          # the waiver is on record
+    (AWAITING_CONSENT, "public", False, READY),       # no waiver needed after all
+    (AWAITING_CONSENT, "private", False, AWAITING_CONSENT),
+    (READY, "public", False, READY),
+])
+def test_what_an_assessment_means_for_the_job(status, ownership, consent, after):
+    assert domain.status_after_assessment(status, ownership, consent) == after
+
+
+def test_only_the_rules_decide_where_a_new_job_starts():
+    assert {(CREATED, AWAITING_CONSENT), (CREATED, READY), (CREATED, REJECTED)} <= \
+        domain.LIFECYCLE.system_only
+    assert domain.LIFECYCLE.targets(CREATED, by_system=False) == frozenset()
+    assert domain.LIFECYCLE.final == {DONE, CANCELLED, REJECTED}
 
 
 @pytest.mark.parametrize("ownership, consent, status", [
