@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from lisa.demo import STREETS
+from services.incidents.demo import STREETS
 from shared.geo import neighbourhood_at, neighbourhood_named, neighbourhood_of
 
 DEMO_SCATTER = 0.0006  # lisa.demo moves each report up to this many degrees from its street
