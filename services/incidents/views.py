@@ -14,6 +14,7 @@ from shared.clock import as_utc
 from shared.errors import Forbidden, NotFound, has_nul
 from shared.fields import record_id
 from shared.identity import Identity
+from shared.metrics import Sample
 from shared.paging import fetch_page
 from shared.queries import neighbourhood_is
 
@@ -153,6 +154,33 @@ def list_incidents(session: Session, identity: Identity, query: Mapping[str, Any
 def overdue_count(session: Session, now: datetime) -> int:
     return session.scalar(select(func.count()).select_from(Incident).where(
         Incident.status.in_(domain.OPEN_STATUSES), Incident.sla_due_at < now)) or 0
+
+
+def gauges(session: Session, now: datetime) -> list[Sample]:
+    """The numbers operations watch, read when Prometheus scrapes (three grouped counts on
+    indexed columns): open incidents by antenna, category and status, the overdue ones, and
+    every incident ever reported (a counter that a restart does not reset)."""
+    is_open = Incident.status.in_(domain.OPEN_STATUSES)
+    samples = [
+        Sample("lisa_incidents_open", "Open incidents (new, triaged, in progress, reopened).",
+               count, {"antenna": antenna, "category": category, "status": status})
+        for antenna, category, status, count in session.execute(
+            select(Incident.antenna_id, Incident.category_code, Incident.status, func.count())
+            .where(is_open)
+            .group_by(Incident.antenna_id, Incident.category_code, Incident.status))]
+    samples += [
+        Sample("lisa_incidents_overdue", "Open incidents past their SLA deadline.", count,
+               {"antenna": antenna})
+        for antenna, count in session.execute(
+            select(Incident.antenna_id, func.count()).where(is_open, Incident.sla_due_at < now)
+            .group_by(Incident.antenna_id))]
+    samples += [
+        Sample("lisa_incidents_reported_total", "Incidents reported since the platform began.",
+               count, {"antenna": antenna, "category": category}, kind="counter")
+        for antenna, category, count in session.execute(
+            select(Incident.antenna_id, Incident.category_code, func.count())
+            .group_by(Incident.antenna_id, Incident.category_code))]
+    return samples
 
 
 # -- duplicate hints --------------------------------------------------------------------------

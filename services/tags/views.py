@@ -24,6 +24,7 @@ from shared.clock import as_utc
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.fields import record_id
 from shared.identity import Identity
+from shared.metrics import Sample
 from shared.paging import fetch_page
 from shared.queries import neighbourhood_is
 
@@ -155,20 +156,35 @@ def list_jobs(session: Session, identity: Identity, query: Mapping[str, Any],
     return page.answer(lambda job: job_view(session, job, now), open_m2=float(open_m2 or 0))
 
 
-def backlog(session: Session, now: datetime) -> dict[str, float]:
-    open_filter = Job.status.in_(domain.OPEN_STATUSES)
+def gauges(session: Session, now: datetime) -> list[Sample]:
+    """The crew's backlog per antenna, read when Prometheus scrapes: open jobs, their m2, the
+    overdue ones, and the m2 removed this calendar year (Brussels), a counter read from the jobs
+    themselves, so a restart does not reset it and 1 January does (a counter reset, which
+    rate() and increase() handle)."""
+    is_open = Job.status.in_(domain.OPEN_STATUSES)
     year_start = datetime(now.astimezone(BRUSSELS).year, 1, 1, tzinfo=BRUSSELS)
-    return {
-        "open_jobs": session.scalar(select(func.count()).select_from(Job).where(open_filter))
-        or 0,
-        "open_m2": float(session.scalar(select(func.coalesce(func.sum(Job.area_m2), 0.0))
-                                        .where(open_filter)) or 0),
-        "overdue_jobs": session.scalar(select(func.count()).select_from(Job).where(
-            open_filter, Job.due_at < now)) or 0,
-        "removed_m2_this_year": float(session.scalar(
-            select(func.coalesce(func.sum(Job.removed_m2), 0.0)).where(
-                Job.status == domain.DONE, Job.completed_at >= year_start)) or 0),
-    }
+    samples = []
+    for antenna, jobs, m2 in session.execute(
+            select(Job.antenna_id, func.count(), func.coalesce(func.sum(Job.area_m2), 0.0))
+            .where(is_open).group_by(Job.antenna_id)):
+        samples.append(Sample("lisa_tags_open_jobs", "Removal jobs not done, cancelled or "
+                              "rejected.", jobs, {"antenna": antenna}))
+        samples.append(Sample("lisa_tags_backlog_m2", "Estimated m2 of graffiti waiting for "
+                              "removal (open jobs).", float(m2), {"antenna": antenna}))
+    samples += [
+        Sample("lisa_tags_overdue_jobs", "Open removal jobs past their deadline.", count,
+               {"antenna": antenna})
+        for antenna, count in session.execute(
+            select(Job.antenna_id, func.count()).where(is_open, Job.due_at < now)
+            .group_by(Job.antenna_id))]
+    samples += [
+        Sample("lisa_tags_removed_m2_total", "m2 of graffiti removed since 1 January "
+               "(Brussels time).", float(m2 or 0), {"antenna": antenna}, kind="counter")
+        for antenna, m2 in session.execute(
+            select(Job.antenna_id, func.coalesce(func.sum(Job.removed_m2), 0.0))
+            .where(Job.status == domain.DONE, Job.completed_at >= year_start)
+            .group_by(Job.antenna_id))]
+    return samples
 
 
 # -- the crew ---------------------------------------------------------------------------------
