@@ -62,13 +62,13 @@ def make_engine(url: str):
 
 class Database(DependencyProvider):
     """Per-service storage. `relay=True` also runs the outbox relay in a managed thread.
-    `gauges(session, now) -> [metrics.Sample]`: the service's business numbers, read from this
+    `gauges(session, now) -> [metrics.Reading]`: the service's business numbers, read from this
     database whenever Prometheus scrapes the process (shared/metrics.py)."""
 
     RELAY_IDLE_SECONDS = 1.0
 
     def __init__(self, metadata, service: str | None = None, relay: bool = False,
-                 gauges: Callable[[Session, datetime], Iterable[metrics.Sample]] | None = None):
+                 gauges: Callable[[Session, datetime], Iterable[metrics.Reading]] | None = None):
         self.metadata = metadata
         self.service_override = service
         self.relay_enabled = relay
@@ -143,7 +143,7 @@ class Database(DependencyProvider):
         with self.session() as session:
             session.execute(text("SELECT 1"))
 
-    def read_gauges(self) -> list[metrics.Sample]:
+    def read_gauges(self) -> list[metrics.Reading]:
         assert self.gauges is not None
         with self.session() as session:
             return list(self.gauges(session, clock.utc_now()))

@@ -375,26 +375,32 @@ class QueueGauges(DependencyProvider):
     def kill(self):
         self.stop()
 
-    def read(self) -> list[metrics.Sample]:
-        samples = []
+    def read(self) -> list[metrics.Reading]:
+        waiting, consumers, letters = [], [], []
         with Connection(self.amqp_uri, connect_timeout=2) as connection:
             channel = connection.default_channel
             for name in self.queues:
-                _, waiting, consumers = channel.queue_declare(queue=name, passive=True)
-                samples.append(metrics.Sample(
-                    "lisa_event_queue_messages", "Events waiting in an event handler's queue "
-                    "(the consumer's lag).", waiting, {"queue": name}))
-                samples.append(metrics.Sample(
-                    "lisa_event_queue_consumers", "Consumers attached to an event handler's "
-                    "queue.", consumers, {"queue": name}))
+                _, messages, attached = channel.queue_declare(queue=name, passive=True)
+                waiting.append((name, messages))
+                consumers.append((name, attached))
             if self.letters:
                 for queue in (topology.DEAD_LETTER_QUEUE, topology.PARKED_QUEUE):
-                    _, waiting, _ = channel.queue_declare(queue=queue.name, passive=True)
-                    samples.append(metrics.Sample(
-                        "lisa_dead_letters_waiting", "Letters waiting for an operator in the "
-                        "dead-letter and parking queues (lisa.cli dlq-list).", waiting,
-                        {"queue": queue.name}))
-        return samples
+                    _, messages, _ = channel.queue_declare(queue=queue.name, passive=True)
+                    letters.append((queue.name, messages))
+        readings = [EVENT_QUEUE_MESSAGES.rows(waiting), EVENT_QUEUE_CONSUMERS.rows(consumers)]
+        if self.letters:
+            readings.append(DEAD_LETTERS_WAITING.rows(letters))
+        return readings
+
+
+EVENT_QUEUE_MESSAGES = metrics.Family(
+    "lisa_event_queue_messages", "Events waiting in an event handler's queue (the consumer's "
+    "lag).", ("queue",))
+EVENT_QUEUE_CONSUMERS = metrics.Family(
+    "lisa_event_queue_consumers", "Consumers attached to an event handler's queue.", ("queue",))
+DEAD_LETTERS_WAITING = metrics.Family(
+    "lisa_dead_letters_waiting", "Letters waiting for an operator in the dead-letter and "
+    "parking queues (lisa.cli dlq-list).", ("queue",))
 
 
 # -- operating the dead letters -------------------------------------------------------------------

@@ -16,7 +16,7 @@ tests/service/test_metrics_conventions.py:
 """
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import (
@@ -83,34 +83,49 @@ def exposition() -> tuple[bytes, str]:
 # -- numbers read when Prometheus scrapes ------------------------------------------------------
 
 @dataclass(frozen=True)
-class Sample:
-    """One number a service reports: `name` without the `service` label, which is added."""
+class Family:
+    """A metric a service reports from its own data, declared once beside the query that reads
+    it; the `service` label is added to `labels`. A family is exported even when it has no
+    rows, so dashboards and alert rules can be checked against what the platform exports."""
 
     name: str
     documentation: str
-    value: float
-    labels: dict[str, str] = field(default_factory=dict)
-    kind: str = "gauge"   # or "counter" (name ending in _total)
+    labels: tuple[str, ...] = ()
+    kind: str = "gauge"   # or "counter" (its name ends in _total)
+
+    def rows(self, rows: Iterable[Sequence]) -> "Reading":
+        """`rows`: label values in the order of `labels`, then the value (a query's rows)."""
+        return Reading(self, [(tuple(str(v) for v in row[:-1]), float(row[-1] or 0))
+                              for row in rows])
+
+    def value(self, value: float, *label_values: str) -> "Reading":
+        return Reading(self, [(tuple(label_values), float(value))])
+
+
+@dataclass(frozen=True)
+class Reading:
+    family: Family
+    rows: list[tuple[tuple[str, ...], float]] = field(default_factory=list)
 
 
 class ScrapeTimeCollector(Collector):
-    """Calls `read()` on every scrape and reports its samples with `service` set. A failing read
-    (database or broker away) is logged and reported as `lisa_scrape_read_ok{service,
+    """Calls `read()` on every scrape and reports its readings with `service` set. A failing
+    read (database or broker away) is logged and reported as `lisa_scrape_read_ok{service,
     source} 0`, never as an error page: the platform's other numbers stay visible, and an alert
     can say which source failed."""
 
-    def __init__(self, service: str, source: str, read: Callable[[], Iterable[Sample]]):
+    def __init__(self, service: str, source: str, read: Callable[[], Iterable[Reading]]):
         self.service, self.source, self.read = service, source, read
 
     def describe(self):
-        return []  # names depend on the data (labels); nothing to check at registration
+        return []  # reading the data is what a scrape does; registration reads nothing
 
     def collect(self):
         ok = GaugeMetricFamily("lisa_scrape_read_ok",
                                "1 when the numbers of this source were read for this scrape.",
                                labels=["service", "source"])
         try:
-            samples = list(self.read())
+            readings = list(self.read())
         except Exception as exc:  # noqa: BLE001  (a scrape reports, it does not fail)
             log.warning("%s: could not read the %s numbers: %s: %s", self.service, self.source,
                         type(exc).__name__, exc)
@@ -119,24 +134,27 @@ class ScrapeTimeCollector(Collector):
             return
         ok.add_metric([self.service, self.source], 1)
         yield ok
-        yield from families(self.service, samples)
+        yield from families(self.service, readings)
 
 
-def families(service: str, samples: Iterable[Sample]):
-    """Samples grouped into metric families, the `service` label first."""
-    grouped: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
-    for sample in samples:
-        family = grouped.get(sample.name)
-        if family is None:
-            names = ["service", *sample.labels]
-            if sample.kind == "counter":
-                family = CounterMetricFamily(sample.name.removesuffix("_total"),
-                                             sample.documentation, labels=names)
+def families(service: str, readings: Iterable[Reading]):
+    """Readings as prometheus_client metric families, the `service` label first; readings of
+    one family (several queries) are merged."""
+    merged: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
+    for reading in readings:
+        family = reading.family
+        exported = merged.get(family.name)
+        if exported is None:
+            names = ["service", *family.labels]
+            if family.kind == "counter":
+                exported = CounterMetricFamily(family.name.removesuffix("_total"),
+                                               family.documentation, labels=names)
             else:
-                family = GaugeMetricFamily(sample.name, sample.documentation, labels=names)
-            grouped[sample.name] = family
-        family.add_metric([service, *sample.labels.values()], sample.value)
-    return list(grouped.values())
+                exported = GaugeMetricFamily(family.name, family.documentation, labels=names)
+            merged[family.name] = exported
+        for label_values, value in reading.rows:
+            exported.add_metric([service, *label_values], value)
+    return list(merged.values())
 
 
 _registered: dict[tuple[str, str], ScrapeTimeCollector] = {}
@@ -144,7 +162,7 @@ _registered_lock = threading.Lock()
 
 
 def register_scrape_time(service: str, source: str,
-                         read: Callable[[], Iterable[Sample]]) -> ScrapeTimeCollector:
+                         read: Callable[[], Iterable[Reading]]) -> ScrapeTimeCollector:
     """One collector per (service, source) in this process: a service started again in the same
     process (tests, a restarted container) replaces its predecessor's."""
     collector = ScrapeTimeCollector(service, source, read)

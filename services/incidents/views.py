@@ -14,7 +14,7 @@ from shared.clock import as_utc
 from shared.errors import Forbidden, NotFound, has_nul
 from shared.fields import record_id
 from shared.identity import Identity
-from shared.metrics import Sample
+from shared.metrics import Family, Reading
 from shared.paging import fetch_page
 from shared.queries import neighbourhood_is
 
@@ -156,31 +156,31 @@ def overdue_count(session: Session, now: datetime) -> int:
         Incident.status.in_(domain.OPEN_STATUSES), Incident.sla_due_at < now)) or 0
 
 
-def gauges(session: Session, now: datetime) -> list[Sample]:
+OPEN = Family("lisa_incidents_open", "Open incidents (new, triaged, in progress, reopened).",
+              ("antenna", "category", "status"))
+OVERDUE = Family("lisa_incidents_overdue", "Open incidents past their SLA deadline.",
+                 ("antenna",))
+REPORTED = Family("lisa_incidents_reported_total", "Incidents reported since the platform "
+                  "began (read from the incidents, so a restart does not reset it).",
+                  ("antenna", "category"), kind="counter")
+
+
+def gauges(session: Session, now: datetime) -> list[Reading]:
     """The numbers operations watch, read when Prometheus scrapes (three grouped counts on
-    indexed columns): open incidents by antenna, category and status, the overdue ones, and
-    every incident ever reported (a counter that a restart does not reset)."""
+    indexed columns)."""
     is_open = Incident.status.in_(domain.OPEN_STATUSES)
-    samples = [
-        Sample("lisa_incidents_open", "Open incidents (new, triaged, in progress, reopened).",
-               count, {"antenna": antenna, "category": category, "status": status})
-        for antenna, category, status, count in session.execute(
+    return [
+        OPEN.rows(session.execute(
             select(Incident.antenna_id, Incident.category_code, Incident.status, func.count())
             .where(is_open)
-            .group_by(Incident.antenna_id, Incident.category_code, Incident.status))]
-    samples += [
-        Sample("lisa_incidents_overdue", "Open incidents past their SLA deadline.", count,
-               {"antenna": antenna})
-        for antenna, count in session.execute(
+            .group_by(Incident.antenna_id, Incident.category_code, Incident.status))),
+        OVERDUE.rows(session.execute(
             select(Incident.antenna_id, func.count()).where(is_open, Incident.sla_due_at < now)
-            .group_by(Incident.antenna_id))]
-    samples += [
-        Sample("lisa_incidents_reported_total", "Incidents reported since the platform began.",
-               count, {"antenna": antenna, "category": category}, kind="counter")
-        for antenna, category, count in session.execute(
+            .group_by(Incident.antenna_id))),
+        REPORTED.rows(session.execute(
             select(Incident.antenna_id, Incident.category_code, func.count())
-            .group_by(Incident.antenna_id, Incident.category_code))]
-    return samples
+            .group_by(Incident.antenna_id, Incident.category_code))),
+    ]
 
 
 # -- duplicate hints --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from shared.clock import as_utc
 from shared.errors import Forbidden, LisaError, NotFound
 from shared.fields import record_id
 from shared.identity import Identity
-from shared.metrics import Sample
+from shared.metrics import Family, Reading
 from shared.paging import fetch_page
 from shared.reference import partners
 from shared.sealing import unseal
@@ -195,12 +195,14 @@ def audit_page(uow: UnitOfWork, identity: Identity, query: Mapping[str, Any],
         "granted": r.granted, "at": as_utc(r.at)})
 
 
-def gauges(session: Session, now: datetime) -> list[Sample]:
+AWAITING_ANSWER = Family("lisa_referrals_awaiting_answer", "Referrals sent and not yet "
+                         "accepted or declined.", ("antenna", "urgency"))
+
+
+def gauges(session: Session, now: datetime) -> list[Reading]:
     """Referrals waiting for the receiver's answer, by antenna and urgency, read when
     Prometheus scrapes (counts only: no organisation, no content)."""
-    return [Sample("lisa_referrals_awaiting_answer", "Referrals sent and not yet accepted or "
-                   "declined.", count, {"antenna": antenna, "urgency": urgency})
-            for antenna, urgency, count in session.execute(
-                select(Referral.antenna_id, Referral.urgency, func.count())
-                .where(Referral.status == domain.SENT)
-                .group_by(Referral.antenna_id, Referral.urgency))]
+    return [AWAITING_ANSWER.rows(session.execute(
+        select(Referral.antenna_id, Referral.urgency, func.count())
+        .where(Referral.status == domain.SENT)
+        .group_by(Referral.antenna_id, Referral.urgency)))]

@@ -24,7 +24,7 @@ from shared.clock import as_utc
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.fields import record_id
 from shared.identity import Identity
-from shared.metrics import Sample
+from shared.metrics import Family, Reading
 from shared.paging import fetch_page
 from shared.queries import neighbourhood_is
 
@@ -156,35 +156,37 @@ def list_jobs(session: Session, identity: Identity, query: Mapping[str, Any],
     return page.answer(lambda job: job_view(session, job, now), open_m2=float(open_m2 or 0))
 
 
-def gauges(session: Session, now: datetime) -> list[Sample]:
-    """The crew's backlog per antenna, read when Prometheus scrapes: open jobs, their m2, the
-    overdue ones, and the m2 removed this calendar year (Brussels), a counter read from the jobs
-    themselves, so a restart does not reset it and 1 January does (a counter reset, which
-    rate() and increase() handle)."""
+OPEN_JOBS = Family("lisa_tags_open_jobs", "Removal jobs not done, cancelled or rejected.",
+                   ("antenna",))
+BACKLOG_M2 = Family("lisa_tags_backlog_m2", "Estimated m2 of graffiti waiting for removal "
+                    "(open jobs).", ("antenna",))
+OVERDUE_JOBS = Family("lisa_tags_overdue_jobs", "Open removal jobs past their deadline.",
+                      ("antenna",))
+REMOVED_M2 = Family("lisa_tags_removed_m2_total", "m2 of graffiti removed since 1 January "
+                    "(Brussels time), read from the completed jobs.", ("antenna",),
+                    kind="counter")
+
+
+def gauges(session: Session, now: datetime) -> list[Reading]:
+    """The crew's backlog per antenna, read when Prometheus scrapes. The m2 removed this year
+    is a counter read from the jobs themselves, so a restart does not reset it and 1 January
+    does (a counter reset, which rate() and increase() handle)."""
     is_open = Job.status.in_(domain.OPEN_STATUSES)
     year_start = datetime(now.astimezone(BRUSSELS).year, 1, 1, tzinfo=BRUSSELS)
-    samples = []
-    for antenna, jobs, m2 in session.execute(
-            select(Job.antenna_id, func.count(), func.coalesce(func.sum(Job.area_m2), 0.0))
-            .where(is_open).group_by(Job.antenna_id)):
-        samples.append(Sample("lisa_tags_open_jobs", "Removal jobs not done, cancelled or "
-                              "rejected.", jobs, {"antenna": antenna}))
-        samples.append(Sample("lisa_tags_backlog_m2", "Estimated m2 of graffiti waiting for "
-                              "removal (open jobs).", float(m2), {"antenna": antenna}))
-    samples += [
-        Sample("lisa_tags_overdue_jobs", "Open removal jobs past their deadline.", count,
-               {"antenna": antenna})
-        for antenna, count in session.execute(
+    backlog = session.execute(
+        select(Job.antenna_id, func.count(), func.coalesce(func.sum(Job.area_m2), 0.0))
+        .where(is_open).group_by(Job.antenna_id)).all()
+    return [
+        OPEN_JOBS.rows((antenna, jobs) for antenna, jobs, _ in backlog),
+        BACKLOG_M2.rows((antenna, m2) for antenna, _, m2 in backlog),
+        OVERDUE_JOBS.rows(session.execute(
             select(Job.antenna_id, func.count()).where(is_open, Job.due_at < now)
-            .group_by(Job.antenna_id))]
-    samples += [
-        Sample("lisa_tags_removed_m2_total", "m2 of graffiti removed since 1 January "
-               "(Brussels time).", float(m2 or 0), {"antenna": antenna}, kind="counter")
-        for antenna, m2 in session.execute(
+            .group_by(Job.antenna_id))),
+        REMOVED_M2.rows(session.execute(
             select(Job.antenna_id, func.coalesce(func.sum(Job.removed_m2), 0.0))
             .where(Job.status == domain.DONE, Job.completed_at >= year_start)
-            .group_by(Job.antenna_id))]
-    return samples
+            .group_by(Job.antenna_id))),
+    ]
 
 
 # -- the crew ---------------------------------------------------------------------------------
