@@ -151,11 +151,6 @@ def list_incidents(session: Session, identity: Identity, query: Mapping[str, Any
     return page.answer(lambda row: incident_view(row[0], row[1], now))
 
 
-def overdue_count(session: Session, now: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(Incident).where(
-        Incident.status.in_(domain.OPEN_STATUSES), Incident.sla_due_at < now)) or 0
-
-
 OPEN = Family("lisa_incidents_open", "Open incidents (new, triaged, in progress, reopened).",
               ("antenna", "category", "status"))
 OVERDUE = Family("lisa_incidents_overdue", "Open incidents past their SLA deadline.",
