@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.incidents import domain, policy
 from services.incidents.models import Category, ContactAccessLog, Incident, IncidentHistory
+from shared.calendar import BRUSSELS
 from shared.clock import as_utc
 from shared.errors import Forbidden, NotFound, has_nul
 from shared.fields import record_id
@@ -155,15 +156,19 @@ OPEN = Family("lisa_incidents_open", "Open incidents (new, triaged, in progress,
               ("antenna", "category", "status"))
 OVERDUE = Family("lisa_incidents_overdue", "Open incidents past their SLA deadline.",
                  ("antenna",))
-REPORTED = Family("lisa_incidents_reported_total", "Incidents reported since the platform "
-                  "began (read from the incidents, so a restart does not reset it).",
-                  ("antenna", "category"), kind="counter")
+REPORTED = Family("lisa_incidents_reported_total", "Incidents reported since 1 January "
+                  "(Brussels time), read from the incidents.", ("antenna", "category"),
+                  kind="counter")
 
 
 def gauges(session: Session, now: datetime) -> list[Reading]:
-    """The numbers operations watch, read when Prometheus scrapes (three grouped counts on
-    indexed columns)."""
+    """The numbers operations watch, read when Prometheus scrapes: three grouped counts on
+    indexed columns, over the open incidents and this year's, so a scrape's cost follows the
+    open work and one year's reports, not the whole history. The reports counter is read from
+    the incidents, so a restart does not reset it, and 1 January does (a counter reset, which
+    rate() and increase() handle)."""
     is_open = Incident.status.in_(domain.OPEN_STATUSES)
+    year_start = datetime(now.astimezone(BRUSSELS).year, 1, 1, tzinfo=BRUSSELS)
     return [
         OPEN.rows(session.execute(
             select(Incident.antenna_id, Incident.category_code, Incident.status, func.count())
@@ -174,6 +179,7 @@ def gauges(session: Session, now: datetime) -> list[Reading]:
             .group_by(Incident.antenna_id))),
         REPORTED.rows(session.execute(
             select(Incident.antenna_id, Incident.category_code, func.count())
+            .where(Incident.reported_at >= year_start)
             .group_by(Incident.antenna_id, Incident.category_code))),
     ]
 
