@@ -2,11 +2,14 @@
 specification (wiki.open311.org/GeoReport_v2): every endpoint in JSON and XML with its element
 names, errors as its error list with 4xx statuses, and the round trip POST -> GET by id showing
 the incident's status after the coordinator closes it."""
+import urllib.parse
 import uuid
 import xml.etree.ElementTree as ElementTree
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
 
 SPEC_SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type",
                        "keywords", "group"}
@@ -318,3 +321,39 @@ def test_unknown_ids_tokens_and_jurisdictions_are_404(api):
     assert api.call("GET", "/open311/v2/requests.json",
                     params={"jurisdiction_id": "ixelles-tulipe"}).status_code == 200
     assert api.call("GET", "/open311/v2/requests.csv").status_code == 404
+
+
+# -- no input gets a 5xx ---------------------------------------------------------------------------
+
+FIELDS = st.sampled_from([
+    "service_code", "lat", "long", "address_string", "address_id", "description",
+    "attribute[surface]", "attribute[offensive]", "attribute[area_m2]",
+    "attribute[contact_consent]", "attribute[]", "attribute[x", "email", "first_name",
+    "last_name", "phone", "media_url", "jurisdiction_id", "locale", "service_request_id",
+    "status", "start_date", "end_date", "api_key"])
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+VALUES = TEXT | st.sampled_from(["graffiti_public", "litter", "50.83", "4.37", "-1e309",
+                                 "brick", "yes", "no", "2026-11-23", "open,closed", "",
+                                 "ixelles-tulipe", "9" * 30, "LISA-2026-000001"])
+
+
+@seed(311)
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(fields=st.dictionaries(FIELDS, VALUES, max_size=8), fmt=st.sampled_from(["json", "xml"]),
+       segment=VALUES)
+def test_no_input_gets_a_server_error(api, api_key, fields, fmt, segment):
+    form = {**fields, "api_key": api_key} if fields.get("api_key") == "" else fields
+    quoted = urllib.parse.quote(segment, safe="") or "x"
+    answers = [
+        api.session.post(api.url(f"/open311/v2/requests.{fmt}"), data=form, timeout=30),
+        api.session.get(api.url(f"/open311/v2/requests.{fmt}"), params=fields, timeout=30),
+        api.session.get(api.url(f"/open311/v2/services/{quoted}.{fmt}"), params=fields,
+                        timeout=30),
+        api.session.get(api.url(f"/open311/v2/requests/{quoted}.{fmt}"), timeout=30),
+        api.session.get(api.url(f"/open311/v2/tokens/{quoted}.{fmt}"), timeout=30),
+    ]
+    for response in answers:
+        assert response.status_code < 500, (response.request.url, response.text)
+        if response.status_code >= 400:
+            assert_spec_error(response, response.status_code)
