@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
@@ -310,6 +310,8 @@ def parse_datetime(value: str, name: str) -> datetime:
         parsed = datetime.combine(parsed.date(), time())
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=BRUSSELS)
+    if not 2000 <= parsed.year <= 2100:  # also keeps the arithmetic clear of year 1 and 9999
+        raise BadRequest(f"{name} is out of range: {text[:40]!r}.")
     return parsed
 
 
@@ -321,9 +323,12 @@ def request_query(args: Mapping[str, str], now: datetime) -> RequestQuery:
         raise BadRequest("service_request_id values are ticket numbers.")
     codes = _listed(args.get("service_code"), "service_code", service_codes())
     statuses = _listed(args.get("status"), "status", OPEN311_STATUSES)
-    start = parse_datetime(args["start_date"], "start_date") if args.get("start_date") \
-        else None
-    end = parse_datetime(args["end_date"], "end_date") if args.get("end_date") else None
+    # In UTC from here: spans are real durations (a Brussels day across a clock change is 23
+    # or 25 hours), and SQLite compares the stored UTC date-times as text.
+    start = parse_datetime(args["start_date"], "start_date").astimezone(UTC) \
+        if args.get("start_date") else None
+    end = parse_datetime(args["end_date"], "end_date").astimezone(UTC) \
+        if args.get("end_date") else None
     if start is None and end is None:
         end = now
     if start is None:

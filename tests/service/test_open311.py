@@ -11,6 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from lisa.local import drop_databases
+from tests.conftest import POSTGRES_ADMIN_URL, require_service, running_platform
+
 SPEC_SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type",
                        "keywords", "group"}
 SPEC_REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name",
@@ -29,9 +32,19 @@ GRAFFITI_FORM = {
 }
 
 
-@pytest.fixture(scope="module")
-def api(shared_platform):
-    return shared_platform
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api(request, tmp_path_factory):
+    """The embedded platform on SQLite (as `make demo`) and on PostgreSQL (as production)."""
+    env, prefix = {}, f"lisa_test_o311_{uuid.uuid4().hex[:8]}"
+    if request.param == "postgresql":
+        require_service("PostgreSQL", "127.0.0.1", 5432)
+        env["LISA_DATABASE_URL"] = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{prefix}_{{service}}"
+    try:
+        with running_platform(tmp_path_factory.mktemp("open311"), env=env) as platform:
+            yield platform
+    finally:
+        if request.param == "postgresql":
+            drop_databases(POSTGRES_ADMIN_URL, prefix)
 
 
 @pytest.fixture(scope="module")

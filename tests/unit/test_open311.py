@@ -111,6 +111,24 @@ def test_search_lists_are_comma_delimited_and_checked():
         open311.request_query({"start_date": "2026-01-01", "end_date": "2026-04-02"}, NOW)
 
 
+@pytest.mark.parametrize("args", [{"start_date": "0001-01-01"}, {"end_date": "0001-01-01"},
+                                  {"start_date": "9999-12-31T23:59:59-12:00"},
+                                  {"end_date": "9999-12-31"}, {"start_date": "2026-02-30"},
+                                  {"start_date": "2026-11-23T25:00"}])
+def test_dates_out_of_range_are_refused_not_overflowed(args):
+    with pytest.raises(BadRequest, match="_date"):
+        open311.request_query(args, NOW)
+
+
+def test_a_span_across_the_clock_change_is_measured_in_real_time():
+    """Brussels leaves summer time on 25 October 2026: 90 calendar days from 1 October are
+    90 days and one hour."""
+    with pytest.raises(BadRequest, match="90 days"):
+        open311.request_query({"start_date": "2026-10-01", "end_date": "2026-12-30"}, NOW)
+    query = open311.request_query({"start_date": "2026-10-01"}, NOW)
+    assert query.end - query.start == timedelta(days=90)
+
+
 def test_an_incident_as_a_service_request():
     record = open311.request_record({
         "ticket": "LISA-2026-000042", "status": domain.RESOLVED, "category_code": "litter",
