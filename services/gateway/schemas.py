@@ -42,8 +42,9 @@ class ErrorSchema(Schema):
 
 class Open311KeyRequestSchema(Schema):
     name = fields.String(required=True, validate=validate.Regexp(
-        r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$", error="1 to 100 letters, digits, spaces, . _ -"),
-        metadata={"description": "Who the client is (an app, a partner's portal); unique."})
+        r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,79}$", error="1 to 80 letters, digits, spaces, . _ -"),
+        metadata={"description": "Who the client is (an app, a partner's portal); unique. "
+                                 "Its requests are reported by `open311:<name>`."})
     antenna_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64),
                                metadata={"description": "The antenna its requests are for "
                                                         "(default: the admin's first)."})

@@ -12,6 +12,7 @@ GeoReport v2 is their published contract (form-encoded POST, XML), and its clien
 import functools
 import json
 import logging
+import re
 import urllib.parse
 import xml.etree.ElementTree as ElementTree
 from typing import Any
@@ -40,12 +41,17 @@ CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; ch
 
 # -- answers in the specification's formats -----------------------------------------------------
 
+# Characters XML 1.0 cannot carry, even escaped: a value holding one (echoed from a query, say)
+# would make the whole document unreadable to the client.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return NOT_XML.sub("\ufffd", str(value))
 
 
 def _element(name: str, value: Any) -> ElementTree.Element:

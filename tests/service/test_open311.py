@@ -176,6 +176,20 @@ def test_only_the_admin_issues_lists_and_revokes_keys_and_revoked_keys_post_noth
     assert_spec_error(post(api, GRAFFITI_FORM, key), 403, "api_key")
 
 
+def test_the_longest_client_name_fits_every_column_it_reaches(api):
+    name = f"client-{uuid.uuid4().hex}".ljust(80, "x")
+    assert api.call("POST", "/api/v1/open311/keys", "admin",
+                    json={"name": name + "x"}).status_code == 422
+    issued = api.call("POST", "/api/v1/open311/keys", "admin", json={"name": name})
+    assert issued.status_code == 201, issued.text
+    created = post(api, plain_form("litter"), issued.json()["api_key"])
+    assert created.status_code == 200, created.text
+    ticket = created.json()[0]["service_request_id"]
+    incident = api.call("GET", f"/api/v1/incidents/{ticket}", "coordinator").json()
+    assert incident["reported_by"] == f"open311:{name}"
+    assert incident["history"][0]["actor"] == f"open311:{name}"
+
+
 # -- POST, then GET, through the incident's life -------------------------------------------------
 
 def test_round_trip_post_then_get_follows_the_incident_to_closed(api, api_key):

@@ -159,6 +159,12 @@ def test_xml_uses_the_specification_element_names():
                                                                                  "stone"]
 
 
+def test_xml_stays_readable_whatever_a_value_holds():
+    root = ElementTree.fromstring(to_xml("errors", [
+        {"code": 400, "description": "status not found: \x01\x1b[31m<b>&amp;"}]))
+    assert root.findtext("error/description") == "status not found: \ufffd\ufffd[31m<b>&amp;"
+
+
 def test_errors_are_the_specification_list_with_its_statuses():
     response = error_answer("json", ValidationFailed("The request has invalid fields.", {
         "location": {"lat": ["Latitude is outside Belgium."]}}))
