@@ -128,12 +128,20 @@ def answer_for(exc: Exception, method: str, path: str) -> LisaError:
     return InternalError("Internal error.")
 
 
-_CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
+_CONVERTER = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
 
 
 def openapi_path(path: str) -> str:
-    """A route as the OpenAPI document names it: `/incidents/<int:id>` -> `/incidents/{id}`."""
+    """A route as the OpenAPI document names it: `/incidents/<int:id>` -> `/incidents/{id}`,
+    `/requests.<any(json, xml):fmt>` -> `/requests.{fmt}`."""
     return _CONVERTER.sub(r"{\1}", path)
+
+
+def count_answer(service: str, method: str, route: str, status: int, started: float) -> None:
+    """One answer of an HTTP route in the metrics: `route` in OpenAPI form (one series per
+    route, never one per URL requested), `started` from time.perf_counter()."""
+    metrics.HTTP_REQUESTS.labels(service, method, route, str(status)).inc()
+    metrics.HTTP_LATENCY.labels(service, method, route).observe(time.perf_counter() - started)
 
 
 def api(method: str, path: str, *, summary: str, tag: str, request=None, response=None,
@@ -163,10 +171,7 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
                     log.info("%s %s -> %d %s: %s", method, request.path, error.status,
                              error.code, error.message)
                 result = error_response(error)
-            metrics.HTTP_REQUESTS.labels(self.name, method, route_label,
-                                         str(result.status_code)).inc()
-            metrics.HTTP_LATENCY.labels(self.name, method, route_label).observe(
-                time.perf_counter() - started)
+            count_answer(self.name, method, route_label, result.status_code, started)
             return result
 
         setattr(entrypoint, ROUTE_ATTRIBUTE, route)

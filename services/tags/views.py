@@ -225,24 +225,36 @@ def absent_on(session: Session, day: date, member_ids: list[int]) -> set[int]:
         CrewAbsence.last_day >= day)))
 
 
+def _active_crew(session: Session, antenna: str) -> list[CrewMember]:
+    return list(session.scalars(select(CrewMember).where(
+        CrewMember.antenna_id == antenna, CrewMember.active).order_by(CrewMember.id)))
+
+
+def crew_members(session: Session, antenna: str, names: list[str]) -> list[CrewMember]:
+    """The active members named (any case, surrounding spaces ignored); an unknown name is a
+    422 naming it."""
+    known = {m.name.casefold(): m for m in _active_crew(session, antenna)}
+    unknown = [name for name in names if name.strip().casefold() not in known]
+    if unknown:
+        raise ValidationFailed("Unknown crew member.", {"crew": [", ".join(unknown)]})
+    return [known[name.strip().casefold()] for name in names]
+
+
 def crew_present(session: Session, antenna: str, day: date,
                  names: list[str] | None) -> list[CrewMember]:
     """The active members present on `day`; or the members named, each of whom must be an
     active member present that day."""
-    members = session.scalars(select(CrewMember).where(
-        CrewMember.antenna_id == antenna, CrewMember.active).order_by(CrewMember.id)).all()
-    absent = absent_on(session, day, [m.id for m in members])
     if names is None:
+        members = _active_crew(session, antenna)
+        absent = absent_on(session, day, [m.id for m in members])
         return [m for m in members if m.id not in absent]
-    known = {m.name.casefold(): m for m in members}
-    unknown = [name for name in names if name.casefold() not in known]
-    if unknown:
-        raise ValidationFailed("Unknown crew member.", {"crew": [", ".join(unknown)]})
-    away = [name for name in names if known[name.casefold()].id in absent]
+    named = crew_members(session, antenna, names)
+    absent = absent_on(session, day, [m.id for m in named])
+    away = [m.name for m in named if m.id in absent]
     if away:
         raise ValidationFailed("Absent that day.",
                                {"crew": [f"{', '.join(away)}: absent on {day.isoformat()}."]})
-    return [known[name.casefold()] for name in names]
+    return named
 
 
 # -- the day's plan ---------------------------------------------------------------------------

@@ -38,6 +38,7 @@ def test_every_platform_metric_follows_the_conventions(tmp_path):
         assert api.call("GET", f"/api/v1/incidents/{incident_id}", "coordinator"
                         ).status_code == 200
         assert api.call("GET", "/api/v1/incidents/999999", "coordinator").status_code == 404
+        assert api.call("GET", "/open311/v2/services.json").status_code == 200
         # the tags service makes the removal job from the event
         eventually(lambda: value(scrape(api), "lisa_tags_open_jobs", antenna=ANTENNA))
         samples = scrape(api)
@@ -61,6 +62,11 @@ def test_every_platform_metric_follows_the_conventions(tmp_path):
                  method="GET", route=route) == 2
     assert value(samples, "lisa_http_request_duration_seconds_bucket", service="gateway",
                  method="GET", route=route, le="+Inf") == 2
+
+    assert value(samples, "lisa_http_requests_total", service="gateway", method="GET",
+                 route="/open311/v2/services.{fmt}", status="200") == 1
+    assert value(samples, "lisa_http_request_duration_seconds_count", service="gateway",
+                 method="GET", route="/open311/v2/services.{fmt}") == 1
 
     # business numbers, each from its own service's database
     assert value(samples, "lisa_incidents_open", service="incidents", antenna=ANTENNA,

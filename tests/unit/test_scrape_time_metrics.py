@@ -58,3 +58,5 @@ def test_routes_are_labelled_in_openapi_form():
     assert openapi_path("/api/v1/tag-jobs/<int:job_id>/complete") == \
         "/api/v1/tag-jobs/{job_id}/complete"
     assert openapi_path("/api/v1/incidents") == "/api/v1/incidents"
+    assert openapi_path("/open311/v2/requests/<service_request_id>.<any(json, xml):fmt>") == \
+        "/open311/v2/requests/{service_request_id}.{fmt}"
