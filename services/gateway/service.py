@@ -27,6 +27,7 @@ from services.gateway.schemas import (
 from shared.db import Database
 from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import validated
+from shared.handlers import QueueGauges
 from shared.http import api, read_json, routes_of
 from shared.ops import OpsEndpoints
 from shared.rpc import ServiceClient
@@ -57,6 +58,7 @@ class GatewayService(OpsEndpoints):
     caller = CallerIdentity()
     clock = Clock()
     metrics = EntrypointMetrics()
+    letters = QueueGauges(letters=True)  # the dead letters' depth, once per platform
 
     def authenticate(self, request):
         with self.db.session() as session:

@@ -13,15 +13,15 @@ import functools
 import json
 import logging
 import re
+import time
 import urllib.parse
 import xml.etree.ElementTree as ElementTree
 from typing import Any
 
 from werkzeug.wrappers import Response
 
-from shared import metrics
 from shared.errors import BadRequest, Forbidden, LisaError, NotFound, has_nul
-from shared.http import answer_for
+from shared.http import answer_for, count_answer, openapi_path
 from shared.rpc import ServiceClient, deadline
 from shared.web import http, read_body
 
@@ -149,11 +149,13 @@ def endpoint(method: str, path: str, root: str):
     """An Open311 endpoint at PREFIX + path + `.json` or `.xml`. Handler signature:
     fn(self, request, args, **path_args) -> body, answered with `root` as XML root element."""
     full = f"{PREFIX}{path}.{FORMAT}"
+    route_label = openapi_path(full)
 
     def decorator(fn):
         @http(method, full)
         @functools.wraps(fn)
         def entrypoint(self, request, fmt="json", **path_args):
+            started = time.perf_counter()
             try:
                 if has_nul(path_args):
                     raise NotFound(f"No such resource: {request.path!r}.")
@@ -165,7 +167,7 @@ def endpoint(method: str, path: str, root: str):
                     log.info("%s %s -> %d %s: %s", method, request.path, error.status,
                              error.code, error.message)
                 result = error_answer(fmt, error)
-            metrics.HTTP_REQUESTS.labels(method, full, str(result.status_code)).inc()
+            count_answer(self.name, method, route_label, result.status_code, started)
             return result
 
         return entrypoint

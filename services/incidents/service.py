@@ -4,7 +4,6 @@ what a valid body looks like), validate, use case, serialise."""
 import logging
 
 from nameko.timer import timer
-from prometheus_client import Gauge
 
 from services.incidents import domain, open311, schemas, use_cases, views
 from services.incidents.models import metadata
@@ -12,14 +11,13 @@ from shared.config import Setting
 from shared.db import Database
 from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import NotFound, validated
-from shared.handlers import DeadLetters, Rejected, idempotent_handler
+from shared.handlers import DeadLetters, QueueGauges, Rejected, idempotent_handler
 from shared.ops import ops_service
 from shared.rpc import ServiceClient, deadline, rpc
 
 log = logging.getLogger(__name__)
 CONTACT_RETENTION_DAYS = Setting("LISA_CONTACT_RETENTION_DAYS", "90", "days a citizen's "
                                  "contact is kept after the incident is closed (GDPR)")
-OVERDUE = Gauge("lisa_incidents_overdue", "Open incidents past their SLA deadline.")
 
 # Built once: marshmallow schemas are reusable, and building one costs more than a load.
 CATEGORIES = schemas.CategorySchema(many=True)
@@ -40,11 +38,12 @@ JOB_SCHEDULED, JOB_DONE = "scheduled", "done"  # the tags service's job statuses
 class IncidentsService:
     name = "incidents"
 
-    db = Database(metadata, relay=True)
+    db = Database(metadata, relay=True, gauges=views.gauges)  # read at each scrape
     caller = CallerIdentity()
     clock = Clock()
     metrics = EntrypointMetrics()
     dead_letters = DeadLetters()
+    queue_gauges = QueueGauges()
     tags = ServiceClient("tags")
 
     # -- the tags service's removal jobs move graffiti incidents ----------------------------------
@@ -236,11 +235,6 @@ class IncidentsService:
                                               CONTACT_RETENTION_DAYS.integer())
         if purged:
             log.info("erased the citizen contact of %d closed incidents", purged)
-
-    @timer(interval=30, eager=True)
-    def refresh_gauges(self):
-        with self.db.session() as session:
-            OVERDUE.set(views.overdue_count(session, self.clock()))
 
 
 IncidentsOps = ops_service("incidents", metadata)

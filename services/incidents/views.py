@@ -16,10 +16,12 @@ from services.incidents.models import (
     IncidentHistory,
     Open311Request,
 )
+from shared.calendar import BRUSSELS
 from shared.clock import as_utc
 from shared.errors import Forbidden, NotFound, has_nul
 from shared.fields import record_id
 from shared.identity import Identity
+from shared.metrics import Family, Reading
 from shared.paging import fetch_page
 from shared.queries import neighbourhood_is
 
@@ -156,9 +158,36 @@ def list_incidents(session: Session, identity: Identity, query: Mapping[str, Any
     return page.answer(lambda row: incident_view(row[0], row[1], now))
 
 
-def overdue_count(session: Session, now: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(Incident).where(
-        Incident.status.in_(domain.OPEN_STATUSES), Incident.sla_due_at < now)) or 0
+OPEN = Family("lisa_incidents_open", "Open incidents (new, triaged, in progress, reopened).",
+              ("antenna", "category", "status"))
+OVERDUE = Family("lisa_incidents_overdue", "Open incidents past their SLA deadline.",
+                 ("antenna",))
+REPORTED = Family("lisa_incidents_reported_total", "Incidents reported since 1 January "
+                  "(Brussels time), read from the incidents.", ("antenna", "category"),
+                  kind="counter")
+
+
+def gauges(session: Session, now: datetime) -> list[Reading]:
+    """The numbers operations watch, read when Prometheus scrapes: three grouped counts on
+    indexed columns, over the open incidents and this year's, so a scrape's cost follows the
+    open work and one year's reports, not the whole history. The reports counter is read from
+    the incidents, so a restart does not reset it, and 1 January does (a counter reset, which
+    rate() and increase() handle)."""
+    is_open = Incident.status.in_(domain.OPEN_STATUSES)
+    year_start = datetime(now.astimezone(BRUSSELS).year, 1, 1, tzinfo=BRUSSELS)
+    return [
+        OPEN.rows(session.execute(
+            select(Incident.antenna_id, Incident.category_code, Incident.status, func.count())
+            .where(is_open)
+            .group_by(Incident.antenna_id, Incident.category_code, Incident.status))),
+        OVERDUE.rows(session.execute(
+            select(Incident.antenna_id, func.count()).where(is_open, Incident.sla_due_at < now)
+            .group_by(Incident.antenna_id))),
+        REPORTED.rows(session.execute(
+            select(Incident.antenna_id, Incident.category_code, func.count())
+            .where(Incident.reported_at >= year_start)
+            .group_by(Incident.antenna_id, Incident.category_code))),
+    ]
 
 
 # -- duplicate hints --------------------------------------------------------------------------
