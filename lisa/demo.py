@@ -25,6 +25,7 @@ DEMO_ACCOUNTS = {
     "addiction": ("street_worker", "addiction_service"),
     "ifv": ("mediator", "intra_family_violence"),
     "housing": ("mediator", "housing_advice"),
+    "wardencoord": ("warden_coordinator", "gardiens_de_la_paix"),
 }
 
 

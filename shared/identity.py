@@ -37,7 +37,7 @@ MAX_TOKEN_CHARS = 4096   # judged before parsing: a header is not a place for me
 
 ROLES = (
     "desk", "warden", "street_worker", "mediator", "police", "tags", "coordinator", "auditor",
-    "admin", SERVICE,
+    "admin", SERVICE, "warden_coordinator",
 )
 
 

@@ -222,7 +222,7 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
                     if _rest_clash(a, b):
                         model.AddBoolOr([x[w_id, a.id].Not(), x[w_id, b.id].Not()])
     per_slot: dict[str, list[cp_model.IntVar]] = defaultdict(list)
-    for (w_id, s_id), var in x.items():
+    for (_warden, s_id), var in x.items():
         per_slot[s_id].append(var)
     for s_id, vars_ in per_slot.items():
         slot = slots[s_id]
