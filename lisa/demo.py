@@ -26,6 +26,7 @@ DEMO_ACCOUNTS = {
     "ifv": ("mediator", "intra_family_violence"),
     "housing": ("mediator", "housing_advice"),
     "wardencoord": ("warden_coordinator", "gardiens_de_la_paix"),
+    "warden2": ("warden", "gardiens_de_la_paix"),   # a second warden, to swap shifts with
 }
 
 

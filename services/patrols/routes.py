@@ -80,7 +80,7 @@ class PatrolRosterRoutes:
     @api("POST", f"{BASE}/rosters/<int:roster_id>/publish", summary="Publish a draft roster",
          tag="patrols", response=schemas.RosterSchema)
     def publish_patrol_roster(self, request, identity, roster_id):
-        return self.patrols.publish(roster_id)
+        return self.patrols.publish_roster(roster_id)
 
     @api("GET", f"{BASE}/rosters/<int:roster_id>/candidates",
          summary="Who can take this shift, ranked", tag="patrols",

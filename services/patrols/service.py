@@ -158,7 +158,7 @@ class PatrolsService:
                                                school_authority()))
 
     @rpc
-    def publish(self, roster_id):
+    def publish_roster(self, roster_id):
         identity = self.caller.current
         use_cases.authorise_plan(identity)
         with self.db.unit_of_work() as uow:
