@@ -23,6 +23,7 @@ Rules (docs/adr/0020-patrols-roster-rules-and-model.md):
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from services.patrols.domain import (
     MAX_DAILY_MINUTES,
@@ -72,7 +73,7 @@ def check(instance: Instance, assignments: Iterable[Assignment]) -> list[Violati
             continue
         per_slot[a.slot_id].append(a.warden_id)
         per_warden[a.warden_id].append(slot)
-        found += _fit(warden, slot)
+        found += fit(warden, slot)
     for slot_id, present in per_slot.items():
         slot = slots[slot_id]
         if len(present) > slot.required:
@@ -86,7 +87,7 @@ def check(instance: Instance, assignments: Iterable[Assignment]) -> list[Violati
     return found
 
 
-def _fit(warden: Warden, slot: Slot) -> list[Violation]:
+def fit(warden: Warden, slot: Slot) -> list[Violation]:
     """What is wrong with this warden in this slot, whatever else they do."""
     found = []
     missing = sorted(slot.skills - warden.skills)
@@ -151,7 +152,13 @@ def blocking(instance: Instance, assignments: list[Assignment], warden: Warden,
     if any(a.slot_id == slot.id and a.warden_id == warden.id for a in assignments):
         return [Violation("duplicate", f"{warden.name} is already in {slot.id}", warden.id,
                           (slot.id,))]
-    mine = [a for a in assignments if a.warden_id == warden.id]
+    # Only what adding the slot can change: its ISO week (contract hours) and the days on
+    # either side (overlap, travel, daily hours, rest).
+    slots = instance.slots_by_id
+    near = {slot.day + timedelta(days=d) for d in (-1, 0, 1)}
+    week = week_of(slot.day)
+    mine = [a for a in assignments if a.warden_id == warden.id and a.slot_id in slots
+            and (slots[a.slot_id].day in near or week_of(slots[a.slot_id].day) == week)]
     before = {(v.rule, v.slot_ids) for v in check(instance, mine)}
     after = check(instance, [*mine, Assignment(slot.id, warden.id)])
     return [v for v in after if (v.rule, v.slot_ids) not in before and v.rule != "pair"]

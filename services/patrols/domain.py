@@ -17,6 +17,7 @@ the season, and the rules below (9 hours a day, 11 hours of rest) are about the 
 The hard rules every roster keeps are checked by services/patrols/checker.py, independently of
 the solver (services/patrols/solver.py) that builds rosters.
 """
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -130,11 +131,11 @@ class Instance:
     def slot(self, slot_id: str) -> Slot:
         return self.slots_by_id[slot_id]
 
-    @property
+    @functools.cached_property
     def slots_by_id(self) -> dict[str, Slot]:
         return {s.id: s for s in self.slots}
 
-    @property
+    @functools.cached_property
     def wardens_by_id(self) -> dict[int, Warden]:
         return {w.id: w for w in self.wardens}
 

@@ -30,7 +30,7 @@ import time as clock
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from ortools.sat.python import cp_model
 
@@ -176,62 +176,83 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
     Pins the rules no longer allow (leave taken since) are dropped and reported."""
     started = clock.monotonic()
     slots, wardens = instance.slots_by_id, instance.wardens_by_id
+    # Integers once per slot (minutes since the period's first day): the model is built from
+    # tens of thousands of pairs, and datetime arithmetic in those loops costs seconds.
+    origin = datetime.combine(instance.first_day, datetime.min.time())
+    begin = {s.id: int((s.start - origin).total_seconds() // 60) for s in instance.slots}
+    finish_ = {s.id: int((s.end - origin).total_seconds() // 60) for s in instance.slots}
+    day_of = {s.id: begin[s.id] // 1440 for s in instance.slots}
+    week = {s.id: week_of(s.day) for s in instance.slots}
+    length = {s.id: finish_[s.id] - begin[s.id] for s in instance.slots}
     model = cp_model.CpModel()
     x: dict[tuple[int, str], cp_model.IntVar] = {}
     for w in instance.wardens:
         for s in instance.slots:
             if eligible(w, s):
-                x[w.id, s.id] = model.NewBoolVar(f"x_{w.id}_{s.id}")
+                x[w.id, s.id] = model.new_bool_var(f"x_{w.id}_{s.id}")
     dropped = []
     for a in pinned:
         if (a.warden_id, a.slot_id) in x:
-            model.Add(x[a.warden_id, a.slot_id] == 1)
+            model.add(x[a.warden_id, a.slot_id] == 1)
         else:
             dropped.append({"slot_id": a.slot_id, "warden_id": a.warden_id,
                             "why": "the rules no longer allow it (leave, skill, left the team)"})
-    mine: dict[int, list[Slot]] = defaultdict(list)
+    mine: dict[int, list[str]] = defaultdict(list)
     for (w_id, s_id) in x:
-        mine[w_id].append(slots[s_id])
+        mine[w_id].append(s_id)
+
+    def weighted(ids: list[str], w_id: int, coefficient: Mapping[str, int] | None = None
+                 ) -> cp_model.LinearExpr:
+        return cp_model.LinearExpr.weighted_sum(
+            [x[w_id, i] for i in ids], [coefficient[i] if coefficient else 1 for i in ids])
+
     for w_id, taken in mine.items():
         warden = wardens[w_id]
-        taken.sort(key=lambda s: (s.start, s.end))
-        by_day: dict[date, list[Slot]] = defaultdict(list)
-        by_week: dict[tuple[int, int], list[Slot]] = defaultdict(list)
-        for s in taken:
-            by_day[s.day].append(s)
-            by_week[week_of(s.day)].append(s)
+        taken.sort(key=lambda i: (begin[i], finish_[i]))
+        by_day: dict[int, list[str]] = defaultdict(list)
+        by_week: dict[tuple[int, int], list[str]] = defaultdict(list)
+        for i in taken:
+            by_day[day_of[i]].append(i)
+            by_week[week[i]].append(i)
         seen: set[frozenset[str]] = set()
-        for day_slots in by_day.values():
-            for s in day_slots:
-                clique = frozenset(o.id for o in day_slots
-                                   if o.start <= s.start and _conflict(o, s))
+        for day, day_slots in by_day.items():
+            for i in day_slots:   # every slot still running (or too close) when i starts
+                clique = frozenset(o for o in day_slots if begin[o] <= begin[i] <
+                                   finish_[o] + TRAVEL_BUFFER_MINUTES)
                 if len(clique) > 1 and clique not in seen:
                     seen.add(clique)
-                    model.AddAtMostOne(x[w_id, o] for o in clique)
-            if sum(s.minutes for s in day_slots) > MAX_DAILY_MINUTES:
-                model.Add(sum(s.minutes * x[w_id, s.id] for s in day_slots) <=
-                          MAX_DAILY_MINUTES)
-        for week_slots in by_week.values():
-            limit = int(warden.contract_hours * 60)
-            if sum(s.minutes for s in week_slots) > limit:
-                model.Add(sum(s.minutes * x[w_id, s.id] for s in week_slots) <= limit)
-        for day, day_slots in by_day.items():
-            following = by_day.get(date.fromordinal(day.toordinal() + 1), [])
+                    model.add_at_most_one(x[w_id, o] for o in clique)
+            if sum(length[i] for i in day_slots) > MAX_DAILY_MINUTES:
+                model.add(weighted(day_slots, w_id, length) <= MAX_DAILY_MINUTES)
+            following = by_day.get(day + 1, [])
             for a in day_slots:
                 for b in following:
-                    if _rest_clash(a, b):
-                        model.AddBoolOr([x[w_id, a.id].Not(), x[w_id, b.id].Not()])
+                    if begin[b] - finish_[a] < MIN_REST_MINUTES:
+                        model.add_bool_or([x[w_id, a].negated(), x[w_id, b].negated()])
+        limit = int(warden.contract_hours * 60)
+        for week_slots in by_week.values():
+            if sum(length[i] for i in week_slots) > limit:
+                model.add(weighted(week_slots, w_id, length) <= limit)
     per_slot: dict[str, list[cp_model.IntVar]] = defaultdict(list)
     for (_warden, s_id), var in x.items():
         per_slot[s_id].append(var)
+    staffed_of: dict[str, cp_model.IntVar] = {}
     for s_id, vars_ in per_slot.items():
         slot = slots[s_id]
-        model.Add(sum(vars_) <= slot.required)
-        if slot.required >= 2:
-            staffed = model.NewBoolVar(f"staffed_{s_id}")
-            model.Add(sum(vars_) >= 2).OnlyEnforceIf(staffed)
-            model.Add(sum(vars_) == 0).OnlyEnforceIf(staffed.Not())
-    terms = []
+        total = cp_model.LinearExpr.sum(vars_)
+        if slot.required >= 2 and len(vars_) >= 2:   # none, or from two to `required`
+            staffed = staffed_of[s_id] = model.new_bool_var(f"staffed_{s_id}")
+            model.add(total <= slot.required * staffed)
+            model.add(total >= 2 * staffed)
+        elif slot.required >= 2:
+            model.add(total == 0)                      # one eligible warden cannot go alone
+        elif len(vars_) > slot.required:
+            model.add(total <= slot.required)
+    variables: list[cp_model.IntVar] = []
+    coefficients: list[int] = []
+    constant = 0
+    prior = list(previous) if previous is not None else None
+    before = {(a.warden_id, a.slot_id) for a in prior} if prior is not None else set()
     for (w_id, s_id), var in x.items():
         slot, warden = slots[s_id], wardens[w_id]
         points = weights["cover"] + hotspot_bonus(instance.hotspots.get(slot.neighbourhood or "",
@@ -241,58 +262,88 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
             points += weights["desired_days"]
         if weekday in warden.undesired_days:
             points -= weights["undesired_days"]
-        terms.append(points * var)
+        if prior is not None:   # a change is an assignment added, or one taken away
+            if (w_id, s_id) in before:
+                points += weights["changes"]
+                constant -= weights["changes"]
+            else:
+                points -= weights["changes"]
+        variables.append(var)
+        coefficients.append(points)
     gate_use: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)
     for (w_id, s_id), var in x.items():
         if slots[s_id].post_kind in CONTINUITY_KINDS:
             gate_use[w_id, slots[s_id].post_id].append(var)
+    used_of: dict[tuple[int, int], cp_model.IntVar] = {}
     for (w_id, post_id), vars_ in gate_use.items():
-        used = model.NewBoolVar(f"gate_{w_id}_{post_id}")
-        model.AddMaxEquality(used, vars_)
-        terms.append(-weights["continuity"] * used)
+        used = used_of[w_id, post_id] = model.new_bool_var(f"gate_{w_id}_{post_id}")
+        model.add_max_equality(used, vars_)
+        variables.append(used)
+        coefficients.append(-weights["continuity"])
     fair = [w for w in instance.wardens if w.active and _capacity(instance, w) > 0]
     if fair:
-        high = model.NewIntVar(0, 10_000, "load_high")
-        low = model.NewIntVar(0, 10_000, "load_low")
+        high = model.new_int_var(0, 10_000, "load_high")
+        low = model.new_int_var(0, 10_000, "load_low")
+        most = model.new_int_var(0, len(instance.slots), "unpopular_most")
         for w in fair:
-            worked = sum(s.minutes * x[w.id, s.id] for s in mine.get(w.id, []))
+            ids = mine.get(w.id, [])
+            worked = weighted(ids, w.id, length)
             cap = _capacity(instance, w)
-            # high >= ceil(load %), low <= load %: the term is the rounded-up spread
-            model.Add(worked * 100 <= high * cap)
-            model.Add(worked * 100 >= low * cap)
-        terms.append(-weights["fair_hours"] * (high - low))
-        most = model.NewIntVar(0, len(instance.slots), "unpopular_most")
-        for w in fair:
-            model.Add(most >= sum(x[w.id, s.id] for s in mine.get(w.id, []) if s.unpopular))
-        terms.append(-weights["fair_unpopular"] * most)
-    prior = list(previous) if previous is not None else None
+            # high >= ceil(load %), low <= floor(load %), as `score` counts the spread
+            model.add(worked * 100 <= high * cap)
+            model.add(worked * 100 >= low * cap)
+            model.add(most >= weighted([i for i in ids if slots[i].unpopular], w.id))
+        variables += [high, low, most]
+        coefficients += [-weights["fair_hours"], weights["fair_hours"],
+                         -weights["fair_unpopular"]]
     if prior is not None:
-        before = {(a.warden_id, a.slot_id) for a in prior}
-        for key, var in x.items():
-            terms.append(-weights["changes"] * (1 - var) if key in before
-                         else -weights["changes"] * var)
         # an earlier assignment the rules no longer allow is a change whatever the solver does
-        lost = sum(1 for key in before if key not in x)
-        terms.append(-weights["changes"] * lost)
-        for key in before & set(x):
-            model.AddHint(x[key], 1)
-    model.Maximize(sum(terms))
+        constant -= weights["changes"] * sum(1 for key in before if key not in x)
+        hinted = before & set(x)
+    else:
+        # a feasible roster to start from (the greedy one), so a first solution comes early
+        hinted = {(a.warden_id, a.slot_id) for a in _greedy(instance)} & set(x)
+    # The whole hint, auxiliary variables included, so it is a complete feasible solution.
+    for key, var in x.items():
+        model.add_hint(var, 1 if key in hinted else 0)
+    count: dict[str, int] = defaultdict(int)
+    for _w, s_id in hinted:
+        count[s_id] += 1
+    for s_id, staffed in staffed_of.items():
+        model.add_hint(staffed, 1 if count[s_id] >= 2 else 0)
+    gates = {(w_id, slots[s_id].post_id) for w_id, s_id in hinted}
+    for key, used in used_of.items():
+        model.add_hint(used, 1 if key in gates else 0)
+    if fair:
+        worked_minutes: dict[int, int] = defaultdict(int)
+        unpopular: dict[int, int] = defaultdict(int)
+        for w_id, s_id in hinted:
+            worked_minutes[w_id] += length[s_id]
+            unpopular[w_id] += 1 if slots[s_id].unpopular else 0
+        loads = [(worked_minutes[w.id] * 100, _capacity(instance, w)) for w in fair]
+        model.add_hint(high, max(-(-m // c) for m, c in loads))
+        model.add_hint(low, min(m // c for m, c in loads))
+        model.add_hint(most, max((unpopular[w.id] for w in fair), default=0))
+    model.maximize(cp_model.LinearExpr.weighted_sum(variables, coefficients) + constant)
+    built = clock.monotonic() - started
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit)
+    solver.parameters.max_time_in_seconds = max(0.1, float(time_limit) - built)
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
+    solver.parameters.symmetry_level = 0
+    solver.parameters.cp_model_presolve = False
     callback = _FirstSolution(started)
-    status = solver.Solve(model, callback)
+    status = solver.solve(model, callback)
     seconds = clock.monotonic() - started
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         name = "infeasible" if status == cp_model.INFEASIBLE else "unknown"
         return Roster([], "cp_sat", name, 0, None, seconds, callback.first,
                       dropped_pins=dropped)
     chosen = [Assignment(s_id, w_id) for (w_id, s_id), var in x.items()
-              if solver.Value(var)]
+              if solver.value(var)]
     chosen.sort(key=lambda a: (slots[a.slot_id].start, a.slot_id, a.warden_id))
     roster = Roster(chosen, "cp_sat", "optimal" if status == cp_model.OPTIMAL else "feasible",
-                    int(round(solver.ObjectiveValue())), int(round(solver.BestObjectiveBound())),
+                    int(round(solver.objective_value)), int(round(solver.best_objective_bound)),
                     seconds, callback.first, dropped_pins=dropped)
     return finish(instance, roster, prior, weights)
 
@@ -316,37 +367,55 @@ def greedy(instance: Instance, weights: Mapping[str, int] = WEIGHTS) -> Roster:
     least-loaded wardens free for it; a pair slot only when two are free. The benchmark's
     baseline."""
     started = clock.monotonic()
-    taken: dict[int, list[Slot]] = defaultdict(list)
+    chosen = _greedy(instance)
+    seconds = clock.monotonic() - started
+    breakdown = score(instance, chosen, None, weights)
+    roster = Roster(chosen, "greedy", "feasible", breakdown["total"], None, seconds, seconds)
+    return finish(instance, roster, None, weights)
+
+
+def _greedy(instance: Instance) -> list[Assignment]:
+    origin = datetime.combine(instance.first_day, datetime.min.time())
+    begin = {s.id: int((s.start - origin).total_seconds() // 60) for s in instance.slots}
+    end = {s.id: int((s.end - origin).total_seconds() // 60) for s in instance.slots}
+    week = {s.id: week_of(s.day) for s in instance.slots}
+    taken: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     week_minutes: dict[tuple[int, tuple[int, int]], int] = defaultdict(int)
-    day_minutes: dict[tuple[int, date], int] = defaultdict(int)
+    day_minutes: dict[tuple[int, int], int] = defaultdict(int)
     load: dict[int, int] = defaultdict(int)
+    capacity = {w.id: max(1, _capacity(instance, w)) for w in instance.wardens}
     chosen: list[Assignment] = []
 
     def free(w: Warden, s: Slot) -> bool:
         if not eligible(w, s):
             return False
-        if day_minutes[w.id, s.day] + s.minutes > MAX_DAILY_MINUTES:
+        i, day, minutes = s.id, begin[s.id] // 1440, end[s.id] - begin[s.id]
+        if day_minutes[w.id, day] + minutes > MAX_DAILY_MINUTES:
             return False
-        if week_minutes[w.id, week_of(s.day)] + s.minutes > w.contract_hours * 60:
+        if week_minutes[w.id, week[i]] + minutes > w.contract_hours * 60:
             return False
-        return not any(_conflict(o, s) or _rest_clash(o, s) for o in taken[w.id])
+        mine = taken[w.id]
+        for o in mine.get(day, ()):   # apart by the travel buffer, whichever comes first
+            if begin[i] < end[o] + TRAVEL_BUFFER_MINUTES and \
+                    begin[o] < end[i] + TRAVEL_BUFFER_MINUTES:
+                return False
+        if any(begin[i] - end[o] < MIN_REST_MINUTES for o in mine.get(day - 1, ())):
+            return False
+        return not any(begin[o] - end[i] < MIN_REST_MINUTES for o in mine.get(day + 1, ()))
 
     for s in sorted(instance.slots, key=lambda s: (s.start, s.end, s.id)):
         candidates = sorted((w for w in instance.wardens if free(w, s)),
-                            key=lambda w: (load[w.id] / max(1, _capacity(instance, w)), w.id))
+                            key=lambda w: (load[w.id] / capacity[w.id], w.id))
         picked = candidates[:s.required]
         if s.required >= 2 and len(picked) < 2:
             continue
         for w in picked:
             chosen.append(Assignment(s.id, w.id))
-            taken[w.id].append(s)
-            week_minutes[w.id, week_of(s.day)] += s.minutes
-            day_minutes[w.id, s.day] += s.minutes
-            load[w.id] += s.minutes
-    seconds = clock.monotonic() - started
-    breakdown = score(instance, chosen, None, weights)
-    roster = Roster(chosen, "greedy", "feasible", breakdown["total"], None, seconds, seconds)
-    return finish(instance, roster, None, weights)
+            taken[w.id][begin[s.id] // 1440].append(s.id)
+            week_minutes[w.id, week[s.id]] += end[s.id] - begin[s.id]
+            day_minutes[w.id, begin[s.id] // 1440] += end[s.id] - begin[s.id]
+            load[w.id] += end[s.id] - begin[s.id]
+    return chosen
 
 
 # -- explanations -----------------------------------------------------------------------------
@@ -383,6 +452,10 @@ def explain_gaps(instance: Instance, assignments: list[Assignment]) -> list[dict
         free = 0
         for w in instance.wardens:
             if w.id in present[slot.id]:
+                continue
+            unfit = checker.fit(w, slot)   # skill, leave, team: whatever else they do
+            if unfit:
+                counts[next(r for r in REASONS if r in {v.rule for v in unfit})] += 1
                 continue
             rules = {_CATEGORY.get(v.rule, v.rule)
                      for v in checker.blocking(instance, by_warden[w.id], w, slot)}
