@@ -30,7 +30,7 @@ import time as clock
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from ortools.sat.python import cp_model
 
