@@ -3,7 +3,7 @@ posts, four weeks (from a fixed Monday, so school holidays and public holidays a
 every run), generated with a fixed seed:
 
 - 14 school gates (opening and closing, school days only, pairs), 4 public-transport stops
-  (weekday mornings, two of them needing Dutch), 3 markets (one morning a week, 3 wardens
+  (weekday mornings, Dutch needed), 3 markets (one morning a week, 3 wardens
   certified for administrative sanctions), 5 hotspots (every evening but Sunday, pairs; Friday
   and Saturday late, 3), 4 parks (weekend middays), and two one-off evening events (4 wardens);
 - wardens on 38, 30.4 or 19 hours, a quarter certified for sanctions, half speaking Dutch, a
@@ -59,10 +59,10 @@ def build(seed: int = SEED) -> domain.Instance:
             closing = (time(11, 45), time(12, 30)) if weekday == 2 else (time(15, 15),
                                                                           time(16, 0))
             weekly(gate, weekday, *closing, school=True)
-    for i in range(4):
-        stop = post("transport_stop", ["nl"] if i < 2 else [])
+    for _ in range(4):
+        stop = post("transport_stop", ["nl"])
         for weekday in range(5):
-            weekly(stop, weekday, time(7, 0), time(9, 0))
+            weekly(stop, weekday, time(7, 45), time(9, 0))
     for i in range(3):
         market = post("market", ["sanctions"])
         weekly(market, [2, 5, 6][i], time(7, 0), time(13, 30), required=3)
