@@ -134,11 +134,11 @@ class PatrolCalendarRoutes:
     def revoke_patrol_feed(self, request, identity, feed_id):
         return self.patrols.revoke_feed(feed_id)
 
-    @api("GET", f"{BASE}/calendar/<token>.ics",
-         summary="An iCalendar feed (RFC 5545); the URL's secret is the authorisation",
-         tag="patrols", public=True)
-    def patrol_calendar(self, request, identity, token):
-        return Response(self.patrols.calendar(token), mimetype="text/calendar")
+    @api("GET", f"{BASE}/calendar.ics",
+         summary="An iCalendar feed (RFC 5545); the URL's secret (token) is the authorisation",
+         tag="patrols", query=schemas.CalendarQuerySchema, public=True)
+    def patrol_calendar(self, request, identity):
+        return Response(self.patrols.calendar(query_args(request)), mimetype="text/calendar")
 
 
 class PatrolLogRoutes:

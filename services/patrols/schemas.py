@@ -224,6 +224,10 @@ class NewFeedSchema(Strict):
     team = fields.Boolean(load_default=False)
 
 
+class CalendarQuerySchema(Strict):
+    token = fields.String(required=True, validate=validate.Length(min=20, max=100))
+
+
 class FeedSchema(Schema):
     id = fields.Integer()
     token = fields.String()

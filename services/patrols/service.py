@@ -41,6 +41,7 @@ NEW_FEED, FEED, REVOKED = schemas.NewFeedSchema(), schemas.FeedSchema(), \
 NEW_LOG, LOG = schemas.NewLogSchema(), schemas.LogSchema()
 LOG_QUERY, LOG_PAGE = schemas.LogQuerySchema(), schemas.LogPageSchema()
 HOTSPOTS = schemas.HotspotsSchema()
+CALENDAR_QUERY = schemas.CalendarQuerySchema()
 
 
 def school_authority() -> str:
@@ -245,10 +246,9 @@ class PatrolsService:
             return REVOKED.dump(use_cases.revoke_feed(uow, identity, feed_id, self.clock()))
 
     @rpc
-    def calendar(self, token):
+    def calendar(self, query):
         """The feed a subscription URL's secret names; the secret is the authorisation."""
-        if not isinstance(token, str) or not 20 <= len(token) <= 100:
-            raise NotFound("No such calendar.")
+        token = validated(CALENDAR_QUERY, query)["token"]
         with self.db.unit_of_work() as uow:
             ics = views.calendar_feed(uow.session, use_cases.token_hash(token), self.clock())
             uow.commit()   # the access log of a team feed

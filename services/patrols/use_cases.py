@@ -402,7 +402,7 @@ def create_feed(uow: UnitOfWork, identity: Identity, team: bool, now: datetime) 
                      created_by=identity.user, created_at=now)
     session.add(feed)
     session.flush()
-    view = {"id": feed.id, "token": token, "path": f"/api/v1/patrols/calendar/{token}.ics",
+    view = {"id": feed.id, "token": token, "path": f"/api/v1/patrols/calendar.ics?token={token}",
             "team": team, "created_at": now}
     uow.commit()
     return view

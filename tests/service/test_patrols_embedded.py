@@ -95,8 +95,9 @@ def test_a_warden_reads_their_schedule_and_subscribes_to_it(shared_platform, pub
         datetime.fromisoformat(mine["shifts"][0]["start"])
     ok(api.call("POST", f"/api/v1/patrols/calendar-feeds/{feed['id']}/revoke", "warden"))
     assert api.call("GET", feed["path"]).status_code == 404
-    assert api.call("GET", "/api/v1/patrols/calendar/not-a-real-token-at-all-x.ics"
+    assert api.call("GET", "/api/v1/patrols/calendar.ics?token=not-a-real-token-at-all-x"
                     ).status_code == 404
+    assert api.call("GET", "/api/v1/patrols/calendar.ics?token=short").status_code == 422
 
 
 def test_the_coordinator_has_a_team_feed_and_wardens_do_not(shared_platform, published):
