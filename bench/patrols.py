@@ -153,7 +153,9 @@ def main() -> None:
         f"Re-plan: **{replan.changes} changed assignments** against the published roster "
         f"(each lost shift is one removal and at most one replacement: {2 * lost} at most "
         "without re-arranging anyone else).\n")
-    header = (f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, "
+    load = os.getloadavg()[0]
+    header = (f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores "
+              f"(load average {load:.1f} at the end: the machine is shared), "
               f"Python {host_platform.python_version()}: 40 wardens, 30 posts, "
               f"{DAYS} days from {FIRST}, {len(instance.slots)} slots, {required} warden-slots "
               f"required; CP-SAT limit {TIME_LIMIT:g} s, 2 workers, model building included.\n\n")
