@@ -19,9 +19,10 @@ The objective (maximised; weights in WEIGHTS, each term reported on its own by `
   desired_days    +20 per assignment on a weekday the warden asked for
   undesired_days  -60 per assignment on a weekday the warden asked not to work
   continuity      -30 per distinct (warden, school gate): the same faces at the same gate
-  fair_hours      -10 per percentage point between the most and the least loaded warden
-                  (hours over the contract hours of the days they are not on leave)
-  fair_unpopular  -40 per unpopular slot (early, evening, weekend) of the warden who has most
+  fair_hours      -10 per percentage point a warden's load (hours over the contract hours of
+                  the days they are not on leave) is above the team's share (`targets`)
+  fair_unpopular  -40 per unpopular slot (early, evening, weekend) a warden has above the
+                  team's share
   changes         -300 per assignment added or removed against the previous roster (re-plan)
 Covering always pays more than any penalty an assignment can bring, so a slot stays uncovered
 only when the rules leave no one: the gaps are then explained by `explain_gaps`.
@@ -103,6 +104,18 @@ def _available_days(instance: Instance, warden: Warden) -> int:
     return days - sum(1 for d in warden.leave if instance.first_day <= d <= instance.last_day)
 
 
+def targets(instance: Instance) -> tuple[int, int]:
+    """The team's fair share: the load (% of contract hours) every warden would have if the
+    demand were spread by contract hours, and the unpopular slots each would take."""
+    fair = [w for w in instance.wardens if w.active and _capacity(instance, w) > 0]
+    if not fair:
+        return 100, 0
+    demand = sum(s.minutes * s.required for s in instance.slots)
+    load = min(100, -(-demand * 100 // sum(_capacity(instance, w) for w in fair)))
+    unpopular = sum(s.required for s in instance.slots if s.unpopular)
+    return load, -(-unpopular // len(fair))
+
+
 def _capacity(instance: Instance, warden: Warden) -> int:
     """Contract minutes of the days the warden is not on leave (the fair-hours yardstick)."""
     return int(warden.contract_hours * 60 * _available_days(instance, warden) / 7)
@@ -131,15 +144,18 @@ def score(instance: Instance, assignments: Iterable[Assignment],
             pairs.add((warden.id, slot.post_id))
         minutes[warden.id] += slot.minutes
         unpopular[warden.id] += 1 if slot.unpopular else 0
-    # in whole percentage points: the most loaded rounded up, the least rounded down
-    loads = [(minutes[w.id] * 100, _capacity(instance, w)) for w in instance.wardens
-             if w.active and _capacity(instance, w) > 0]
-    spread = (max(-(-m // c) for m, c in loads) - min(m // c for m, c in loads)) if loads else 0
+    load_target, unpopular_share = targets(instance)
+    over_load = over_unpopular = 0
+    for w in instance.wardens:
+        cap = _capacity(instance, w)
+        if w.active and cap > 0:
+            over_load += max(0, -(-(minutes[w.id] * 100 - load_target * cap) // cap))
+            over_unpopular += max(0, unpopular[w.id] - unpopular_share)
     breakdown = {
         "cover": cover, "desired_days": desired, "undesired_days": undesired,
         "continuity": -weights["continuity"] * len(pairs),
-        "fair_hours": -weights["fair_hours"] * spread,
-        "fair_unpopular": -weights["fair_unpopular"] * max(unpopular.values(), default=0),
+        "fair_hours": -weights["fair_hours"] * over_load,
+        "fair_unpopular": -weights["fair_unpopular"] * over_unpopular,
     }
     if previous is not None:
         before = {(a.slot_id, a.warden_id) for a in previous}
@@ -281,21 +297,21 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
         variables.append(used)
         coefficients.append(-weights["continuity"])
     fair = [w for w in instance.wardens if w.active and _capacity(instance, w) > 0]
-    if fair:
-        high = model.new_int_var(0, 10_000, "load_high")
-        low = model.new_int_var(0, 10_000, "load_low")
-        most = model.new_int_var(0, len(instance.slots), "unpopular_most")
-        for w in fair:
-            ids = mine.get(w.id, [])
-            worked = weighted(ids, w.id, length)
-            cap = _capacity(instance, w)
-            # high >= ceil(load %), low <= floor(load %), as `score` counts the spread
-            model.add(worked * 100 <= high * cap)
-            model.add(worked * 100 >= low * cap)
-            model.add(most >= weighted([i for i in ids if slots[i].unpopular], w.id))
-        variables += [high, low, most]
-        coefficients += [-weights["fair_hours"], weights["fair_hours"],
-                         -weights["fair_unpopular"]]
+    load_target, unpopular_share = targets(instance)
+    over_load_of: dict[int, cp_model.IntVar] = {}
+    over_unpopular_of: dict[int, cp_model.IntVar] = {}
+    for w in fair:   # each warden against the team's share: local, so the search moves freely
+        ids = mine.get(w.id, [])
+        cap = _capacity(instance, w)
+        over = over_load_of[w.id] = model.new_int_var(0, 10_000, f"over_load_{w.id}")
+        # over >= ceil(load % - target), as `score` counts it
+        model.add(weighted(ids, w.id, length) * 100 - cap * over <= load_target * cap)
+        extra = over_unpopular_of[w.id] = model.new_int_var(0, len(instance.slots),
+                                                            f"over_unpopular_{w.id}")
+        model.add(weighted([i for i in ids if slots[i].unpopular], w.id) - extra
+                  <= unpopular_share)
+        variables += [over, extra]
+        coefficients += [-weights["fair_hours"], -weights["fair_unpopular"]]
     if prior is not None:
         # an earlier assignment the rules no longer allow is a change whatever the solver does
         constant -= weights["changes"] * sum(1 for key in before if key not in x)
@@ -314,16 +330,16 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
     gates = {(w_id, slots[s_id].post_id) for w_id, s_id in hinted}
     for key, used in used_of.items():
         model.add_hint(used, 1 if key in gates else 0)
-    if fair:
-        worked_minutes: dict[int, int] = defaultdict(int)
-        unpopular: dict[int, int] = defaultdict(int)
-        for w_id, s_id in hinted:
-            worked_minutes[w_id] += length[s_id]
-            unpopular[w_id] += 1 if slots[s_id].unpopular else 0
-        loads = [(worked_minutes[w.id] * 100, _capacity(instance, w)) for w in fair]
-        model.add_hint(high, max(-(-m // c) for m, c in loads))
-        model.add_hint(low, min(m // c for m, c in loads))
-        model.add_hint(most, max((unpopular[w.id] for w in fair), default=0))
+    worked_minutes: dict[int, int] = defaultdict(int)
+    unpopular: dict[int, int] = defaultdict(int)
+    for w_id, s_id in hinted:
+        worked_minutes[w_id] += length[s_id]
+        unpopular[w_id] += 1 if slots[s_id].unpopular else 0
+    for w in fair:
+        cap = _capacity(instance, w)
+        model.add_hint(over_load_of[w.id],
+                       max(0, -(-(worked_minutes[w.id] * 100 - load_target * cap) // cap)))
+        model.add_hint(over_unpopular_of[w.id], max(0, unpopular[w.id] - unpopular_share))
     model.maximize(cp_model.LinearExpr.weighted_sum(variables, coefficients) + constant)
     built = clock.monotonic() - started
     solver = cp_model.CpSolver()
