@@ -122,6 +122,8 @@ def main() -> None:
     required = sum(s.required for s in instance.slots)
     greedy = solver.greedy(instance)
     best = solver.solve(instance, time_limit=TIME_LIMIT)
+    if not best.assignments:
+        sys.exit(f"CP-SAT returned no roster ({best.status}) in {best.seconds:.1f} s")
     for roster in (greedy, best):
         if checker.check(instance, roster.assignments):
             sys.exit(f"{roster.method}: the roster breaks hard rules")
@@ -138,7 +140,8 @@ def main() -> None:
     def row(r: solver.Roster, inst: domain.Instance) -> str:
         bound = f"{r.bound:,}" if r.bound is not None else "-"
         gap = f"{r.gap:.2%}" if r.gap is not None else "-"
-        return (f"| {r.method} | {r.coverage(inst):.1%} | {len(r.gaps)} | {r.objective:,} | "
+        return (f"| {r.method} ({r.status}) | {r.coverage(inst):.1%} | {len(r.gaps)} | "
+                f"{r.objective:,} | "
                 f"{bound} | {gap} | {r.seconds:.2f} | "
                 f"{r.first_solution_seconds or 0:.2f} |")
 
@@ -146,9 +149,9 @@ def main() -> None:
         "| roster | coverage (warden-slots) | slots short | objective | bound | gap | seconds "
         "| first solution, s |\n|---|---|---|---|---|---|---|---|\n"
         f"{row(greedy, instance)}\n{row(best, instance)}\n"
-        f"| re-plan, warden {busiest} away a week ({lost} shifts lost) | "
+        f"| re-plan ({replan.status}), warden {busiest} away a week ({lost} shifts lost) | "
         f"{replan.coverage(away):.1%} | {len(replan.gaps)} | {replan.objective:,} | "
-        f"{replan.bound:,} | {replan.gap:.2%} | {replan.seconds:.2f} | "
+        f"{replan.bound or 0:,} | {replan.gap or 0:.2%} | {replan.seconds:.2f} | "
         f"{replan.first_solution_seconds or 0:.2f} |\n\n"
         f"Re-plan: **{replan.changes} changed assignments** against the published roster "
         f"(each lost shift is one removal and at most one replacement: {2 * lost} at most "

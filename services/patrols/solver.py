@@ -191,6 +191,7 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
     published ones) are kept; with `previous` (re-plan), changes against it cost points instead.
     Pins the rules no longer allow (leave taken since) are dropped and reported."""
     started = clock.monotonic()
+    pinned = list(pinned)
     slots, wardens = instance.slots_by_id, instance.wardens_by_id
     # Integers once per slot (minutes since the period's first day): the model is built from
     # tens of thousands of pairs, and datetime arithmetic in those loops costs seconds.
@@ -315,7 +316,14 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
     if prior is not None:
         # an earlier assignment the rules no longer allow is a change whatever the solver does
         constant -= weights["changes"] * sum(1 for key in before if key not in x)
-        hinted = before & set(x)
+        # the earlier roster without what the rules no longer allow, and without a warden
+        # left alone in a pair slot: a roster that keeps every rule
+        kept = before & set(x)
+        in_slot: dict[str, int] = defaultdict(int)
+        for _w, s_id in kept:
+            in_slot[s_id] += 1
+        hinted = {(w_id, s_id) for w_id, s_id in kept
+                  if not (slots[s_id].required >= 2 and in_slot[s_id] < 2)}
     else:
         # a feasible roster to start from (the greedy one), so a first solution comes early
         hinted = {(a.warden_id, a.slot_id) for a in _greedy(instance)} & set(x)
@@ -352,6 +360,18 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
     status = solver.solve(model, callback)
     seconds = clock.monotonic() - started
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        # Out of time before the search reported anything (a busy machine: building the model
+        # took the limit). The roster it was given to start from is returned if it keeps every
+        # rule and every pin: a feasible roster on time, never nothing.
+        start = [Assignment(s_id, w_id) for (w_id, s_id) in sorted(hinted)]
+        kept = {(a.warden_id, a.slot_id) for a in pinned} & set(x) <= hinted
+        if status != cp_model.INFEASIBLE and start and kept and \
+                not checker.check(instance, start):
+            start.sort(key=lambda a: (slots[a.slot_id].start, a.slot_id, a.warden_id))
+            roster = Roster(start, "cp_sat", "starting_roster",
+                            score(instance, start, prior, weights)["total"], None, seconds,
+                            seconds, dropped_pins=dropped)
+            return finish(instance, roster, prior, weights)
         name = "infeasible" if status == cp_model.INFEASIBLE else "unknown"
         return Roster([], "cp_sat", name, 0, None, seconds, callback.first,
                       dropped_pins=dropped)

@@ -219,7 +219,7 @@ def solve(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any], now: dat
     result = solver.solve(instance, time_limit=min(data.get("time_limit", 10.0),
                                                    MAX_TIME_LIMIT),
                           pinned=pinned, previous=published if replan else None)
-    if result.status not in ("optimal", "feasible"):
+    if result.status not in ("optimal", "feasible", "starting_roster"):
         raise Conflict(f"No roster found ({result.status}) within the time limit.",
                        {"time_limit": ["give the solver more time"]})
     if result.violations:   # never saved: the independent checker disagrees with the model
