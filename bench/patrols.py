@@ -137,10 +137,10 @@ def main() -> None:
     if checker.check(away, replan.assignments):
         sys.exit("re-plan: the roster breaks hard rules")
 
-    def row(r: solver.Roster, inst: domain.Instance) -> str:
+    def row(r: solver.Roster, inst: domain.Instance, label: str = "") -> str:
         bound = f"{r.bound:,}" if r.bound is not None else "-"
         gap = f"{r.gap:.2%}" if r.gap is not None else "-"
-        return (f"| {r.method} ({r.status}) | {r.coverage(inst):.1%} | {len(r.gaps)} | "
+        return (f"| {label or r.method} ({r.status}) | {r.coverage(inst):.1%} | {len(r.gaps)} | "
                 f"{r.objective:,} | "
                 f"{bound} | {gap} | {r.seconds:.2f} | "
                 f"{r.first_solution_seconds or 0:.2f} |")
@@ -149,10 +149,8 @@ def main() -> None:
         "| roster | coverage (warden-slots) | slots short | objective | bound | gap | seconds "
         "| first solution, s |\n|---|---|---|---|---|---|---|---|\n"
         f"{row(greedy, instance)}\n{row(best, instance)}\n"
-        f"| re-plan ({replan.status}), warden {busiest} away a week ({lost} shifts lost) | "
-        f"{replan.coverage(away):.1%} | {len(replan.gaps)} | {replan.objective:,} | "
-        f"{replan.bound or 0:,} | {replan.gap or 0:.2%} | {replan.seconds:.2f} | "
-        f"{replan.first_solution_seconds or 0:.2f} |\n\n"
+        f"{row(replan, away, f're-plan, warden {busiest} away a week ({lost} shifts lost)')}"
+        "\n\n"
         f"Re-plan: **{replan.changes} changed assignments** against the published roster "
         f"(each lost shift is one removal and at most one replacement: {2 * lost} at most "
         "without re-arranging anyone else).\n")
