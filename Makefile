@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PY := $(BIN)/python
 
-.PHONY: demo run test test-unit test-integration bench bench-login lint migrate prometheus-config clean
+.PHONY: demo run test test-unit test-integration bench bench-login bench-patrols lint migrate prometheus-config clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ bench: $(STAMP)  ## throughput/latency through the pipeline vs raw kombu; writes
 
 bench-login: $(STAMP)  ## GET /me latency while six clients fail to log in; writes bench/login_results.md
 	$(PY) -m bench.login_stall
+
+bench-patrols: $(STAMP)  ## 40 wardens, 30 posts, 4 weeks: CP-SAT vs greedy, re-plan; writes bench/patrols_results.md
+	$(PY) -m bench.patrols
 
 # The layer rules (pyproject.toml [tool.importlinter]): lisa -> services -> shared, services
 # independent, domain and policy free of frameworks, use cases and views free of nameko.
