@@ -21,6 +21,7 @@ import amqp.exceptions
 import kombu.exceptions
 import sqlalchemy.exc
 from nameko.exceptions import RemoteError, ReplyQueueExpiredWithPendingReplies
+from werkzeug.wrappers import Response
 
 from shared import metrics
 from shared.errors import BadRequest, LisaError, NotFound, ValidationFailed, has_nul
@@ -143,7 +144,9 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
                 if has_nul(path_args):  # names nothing that can exist
                     raise NotFound(f"No such resource: {request.path!r}.")
                 with deadline():
-                    result = json_response(status, fn(self, request, identity, **path_args))
+                    body = fn(self, request, identity, **path_args)
+                # A file to download (an export) is answered as it is; anything else as JSON.
+                result = body if isinstance(body, Response) else json_response(status, body)
             except Exception as exc:  # noqa: BLE001  (every error is answered in JSON)
                 error = answer_for(exc, method, path)
                 if error.status < 500:
