@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
-
 from services.indicators import catalogue, domain, history, use_cases
 from services.indicators.models import StoredEvent
 from shared import events

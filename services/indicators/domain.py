@@ -21,7 +21,7 @@ class BadPeriod(ValueError):
     """A malformed period or range; the message says which."""
 
 
-# -- events to projections -----------------------------------------------------------------------
+# -- events to projections ------------------------------------------------------------------------
 
 def month_of(at: datetime) -> str:
     """The reporting month of an instant, in Brussels time (a report at 00:30 on 1 March in
@@ -70,7 +70,7 @@ def parse_instant(value: Any) -> datetime | None:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-# -- periods ---------------------------------------------------------------------------------------
+# -- periods --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Range:
@@ -127,7 +127,7 @@ def commune_of(antenna_id: str) -> str:
     return antenna_id.split("-", 1)[0]
 
 
-# -- figures ---------------------------------------------------------------------------------------
+# -- figures --------------------------------------------------------------------------------------
 
 @dataclass
 class Tally:

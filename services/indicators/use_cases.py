@@ -19,8 +19,15 @@ from sqlalchemy.orm import Session
 
 from services.indicators import domain
 from services.indicators.catalogue import Catalogue, Leaf
-from services.indicators.models import Cell, DistinctValue, SetAside, Span, StoredEvent, Target, \
-    TargetHistory
+from services.indicators.models import (
+    Cell,
+    DistinctValue,
+    SetAside,
+    Span,
+    StoredEvent,
+    Target,
+    TargetHistory,
+)
 from shared.events import Event
 from shared.identity import Identity
 from shared.unit_of_work import UnitOfWork
@@ -28,7 +35,8 @@ from shared.unit_of_work import UnitOfWork
 DIMS = tuple(f"d{i}" for i in range(1, domain.DIMENSION_COLUMNS + 1))
 
 
-def _upsert(session: Session, table, values: dict, keys: list[str], set_: dict | None):
+def _upsert(session: Session, table: Any, values: dict, keys: list[str],
+            set_: dict | None) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE set_ (or DO NOTHING), on SQLite and PostgreSQL:
     one statement, so concurrent consumers cannot lose an addition."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
@@ -134,7 +142,7 @@ def set_aside(uow: UnitOfWork, body: Mapping[str, Any], reason: str, now: dateti
         body=json.dumps(body, default=str), received_at=now))
 
 
-# -- rebuild ---------------------------------------------------------------------------------------
+# -- rebuild --------------------------------------------------------------------------------------
 
 def rebuild(session: Session, catalogue: Catalogue) -> dict:
     """Empty the projections and compute them again from the event store: one INSERT ... SELECT
@@ -153,11 +161,11 @@ def rebuild(session: Session, catalogue: Catalogue) -> dict:
     return made
 
 
-def _field(name: str):
+def _field(name: str) -> Any:
     return StoredEvent.payload[name]
 
 
-def _where(event: tuple[str, str], where) -> list:
+def _where(event: tuple[str, str], where: Any) -> list:
     """The SQL of `domain.matches`, typed by the wanted value."""
     conditions = [StoredEvent.source == event[0], StoredEvent.event_type == event[1]]
     for name, wanted in where:
@@ -173,14 +181,20 @@ def _where(event: tuple[str, str], where) -> list:
 
 
 def _dimension_columns(leaf: Leaf) -> list:
-    columns = [func.coalesce(_field(d).as_string(), domain.NONE) for d in leaf.dimensions]
+    columns: list[Any] = [func.coalesce(_field(d).as_string(), domain.NONE)
+                          for d in leaf.dimensions]
     columns += [literal(domain.NONE)] * (domain.DIMENSION_COLUMNS - len(columns))
     return [column.label(name) for column, name in zip(columns, DIMS, strict=True)]
 
 
+def _rows(result: Any) -> int:
+    """Rows an INSERT ... SELECT made (the driver's count)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def _rebuild_cells(session: Session, leaf: Leaf) -> int:
     dims = _dimension_columns(leaf)
-    total = func.sum(_field(leaf.field).as_float()) if leaf.kind == "sum" and leaf.field \
+    total: Any = func.sum(_field(leaf.field).as_float()) if leaf.kind == "sum" and leaf.field \
         else literal(0.0)
     source = select(literal(leaf.name).label("leaf"), StoredEvent.month, StoredEvent.antenna_id,
                     *dims, func.count().label("count"),
@@ -189,27 +203,27 @@ def _rebuild_cells(session: Session, leaf: Leaf) -> int:
         .group_by(StoredEvent.month, StoredEvent.antenna_id, *[d.name for d in dims])
     result = session.execute(insert(Cell).from_select(
         ["leaf", "month", "antenna_id", *DIMS, "count", "total"], source))
-    return result.rowcount or 0
+    return _rows(result)
 
 
 def _rebuild_distinct(session: Session, leaf: Leaf) -> int:
     dims = _dimension_columns(leaf)
-    value = _field(leaf.field).as_string()
+    value = _field(leaf.field or "").as_string()
     source = select(literal(leaf.name).label("leaf"), StoredEvent.month, StoredEvent.antenna_id,
                     *dims, value.label("value")) \
         .where(*_where(leaf.event, leaf.where), value.is_not(None)).distinct()
     result = session.execute(insert(DistinctValue).from_select(
         ["leaf", "month", "antenna_id", *DIMS, "value"], source))
-    return result.rowcount or 0
+    return _rows(result)
 
 
 def _rebuild_spans(session: Session, leaf: Leaf) -> int:
     """Start and end events as one union, grouped by key: the earliest of each side, the start's
     dimensions and latest deadline (as the live projection keeps them)."""
-    key = _field(leaf.key).as_string()
+    key = _field(leaf.key or "").as_string()
     nothing = literal(None)
 
-    def side(event, where, is_start: bool):
+    def side(event: tuple[str, str], where: Any, is_start: bool) -> Any:
         dims = _dimension_columns(leaf) if is_start else \
             [nothing.label(name) for name in DIMS]
         deadline = _field(leaf.within_field).as_string() if is_start and leaf.within_field \
@@ -232,10 +246,10 @@ def _rebuild_spans(session: Session, leaf: Leaf) -> int:
     result = session.execute(insert(Span).from_select(
         ["leaf", "antenna_id", "key", *DIMS, "started_at", "deadline", "ended_at", "month"],
         source))
-    return result.rowcount or 0
+    return _rows(result)
 
 
-# -- targets ---------------------------------------------------------------------------------------
+# -- targets --------------------------------------------------------------------------------------
 
 def set_target(uow: UnitOfWork, identity: Identity, code: str, value: float | None,
                catalogue_target: float | None, now: datetime) -> dict:

@@ -89,7 +89,7 @@ def target_history(session: Session, code: str) -> list[View]:
                                      .order_by(TargetHistory.id))]
 
 
-# -- computing figures -----------------------------------------------------------------------------
+# -- computing figures ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Query:
@@ -101,11 +101,12 @@ class Query:
     grain: str = "month"
 
 
-def _column(model, indicator: Indicator, dimension: str):
+def _column(model: Any, indicator: Indicator, dimension: str) -> Any:
     return getattr(model, f"d{indicator.dimensions.index(dimension) + 1}")
 
 
-def _selection(model, leaf: Leaf, indicator: Indicator, query: Query, month_column):
+def _selection(model: Any, leaf: Leaf, indicator: Indicator, query: Query,
+               month_column: Any) -> tuple[list, list]:
     conditions = [model.leaf == leaf.name, month_column >= query.range.first,
                   month_column <= query.range.last, model.antenna_id.in_(query.antennas)]
     for dimension, value in query.filters.items():
@@ -317,7 +318,7 @@ def dashboard(session: Session, catalogue: Catalogue, identity: Identity,
             "filters": wanted, "group_by": group, "items": items}
 
 
-# -- operations -------------------------------------------------------------------------------------
+# -- operations -----------------------------------------------------------------------------------
 
 def authorise_operations(identity: Identity) -> None:
     if not policy.may_read_operations(identity.role):
@@ -339,7 +340,7 @@ def store_status(session: Session) -> View:
             "set_aside": session.scalar(select(func.count()).select_from(SetAside)) or 0}
 
 
-# -- exports ---------------------------------------------------------------------------------------
+# -- exports --------------------------------------------------------------------------------------
 
 def series_csv(answer: View) -> str:
     """A series answer as CSV: one row per point; suppressed counts show as "<5"."""
