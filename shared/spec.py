@@ -61,6 +61,9 @@ class ServiceSpec:
     # Only a service that listens to every event (indicators): builds its class consuming every
     # event type of each of these publishing services (their names, in registry order).
     consumes_every_event: Callable[[tuple[str, ...]], type] | None = None
+    # Recomputes its projections from its event store (`lisa.cli rebuild-projections`);
+    # returns rows made per table. The caller commits.
+    rebuild_projections: Callable[[Session], dict] | None = None
 
     @property
     def consumes(self) -> set[tuple[str, str]]:

@@ -2,7 +2,7 @@
 every registered service that publishes (its class is made from the registry)."""
 from pathlib import Path
 
-from services.indicators import demo, routes
+from services.indicators import catalogue, demo, routes, use_cases
 from services.indicators.models import metadata
 from services.indicators.service import IndicatorsOps, IndicatorsService, consuming
 from shared.spec import ServiceSpec
@@ -17,4 +17,5 @@ SPEC = ServiceSpec(
     seed_demo=demo.seed_demo,
     routes=routes.RESOURCES,
     consumes_every_event=consuming,
+    rebuild_projections=lambda session: use_cases.rebuild(session, catalogue.load()),
 )
