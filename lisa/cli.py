@@ -1,6 +1,6 @@
 """Command line: `python -m lisa.cli demo|run|service NAME|migrate|create-user|broker-setup|
-dlq-list|dlq-replay|keys|reencrypt|prometheus-config|rebuild-projections`. Every command that concerns
-the services loops over the registry (lisa/platform.py).
+dlq-list|dlq-replay|keys|reencrypt|prometheus-config|rebuild-projections`. Every command that
+concerns the services loops over the registry (lisa/platform.py).
 
 eventlet must patch the standard library before anything opens a socket, hence the first lines.
 """
