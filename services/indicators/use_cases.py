@@ -97,10 +97,11 @@ def _project_span(session: Session, leaf: Leaf, event: tuple[str, str], occurred
         return
     key = {"leaf": leaf.name, "antenna_id": antenna_id,
            "key": domain.dimension_value(key_value)}
-    row = session.get(Span, key)
-    if row is None:
-        row = Span(**key, **dict.fromkeys(DIMS, domain.NONE), month="")
-        session.add(row)
+    # Made if missing, then locked: two consumers with the start and the end of one key at
+    # once wait for each other instead of both inserting it.
+    _upsert(session, Span.__table__, {**key, **dict.fromkeys(DIMS, domain.NONE), "month": ""},
+            list(key), None)
+    row = session.get_one(Span, key, with_for_update=True, populate_existing=True)
     # An event type may be both the start and the end (not in the catalogue today): both apply.
     if event == leaf.start and domain.matches(leaf.start_where, payload):
         if row.started_at is None or occurred < _aware(row.started_at):
