@@ -155,6 +155,7 @@ def live_rate(database_url: str) -> dict:
                            correlation_id="bench", occurred_at=g.occurred_at)
               for g in generated]
     import nameko
+
     from shared.topology import declare_event_queues
 
     classes = [platform.service_class("indicators")]
