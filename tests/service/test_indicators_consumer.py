@@ -219,3 +219,23 @@ def test_live_projection_in_any_order_equals_the_rebuild(database_url_factory, m
         assert projections(database) == live
         with database.session() as session:
             assert views.target_vs_actual(session, CATALOGUE, COORDINATOR, "2026") == figures
+
+
+def test_the_demo_holds_a_year_of_indicators(tmp_path, memory_broker):
+    from services.indicators import demo
+    from shared.spec import DemoContext
+
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    with migrated_database("indicators", f"sqlite:///{tmp_path}/indicators.db") as database:
+        context = DemoContext(ANTENNA, now, {}, "demo")
+        assert "a year of history" in demo.seed_demo(database, context)
+        assert demo.seed_demo(database, context) is None            # once only
+        points = figure(database, "INC-REPORTED", "2025-12", to="2026-11")
+        assert [p["period"] for p in points] == ["2025-12", *(f"2026-{m:02d}"
+                                                              for m in range(1, 12))]
+        assert all(p["n"] >= 100 for p in points[:-1])
+        before = projections(database)
+        with database.session() as session:
+            use_cases.rebuild(session, CATALOGUE)
+            session.commit()
+        assert projections(database) == before
