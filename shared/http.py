@@ -56,6 +56,7 @@ class Route:
     query: type | None
     status: int
     headers: tuple = ()   # OpenAPI header parameters the route reads
+    file: str | None = None   # a download's media type (answered as a file, not JSON)
 
 
 ROUTE_ATTRIBUTE = "lisa_route"
@@ -128,10 +129,11 @@ def answer_for(exc: Exception, method: str, path: str) -> LisaError:
 
 
 def api(method: str, path: str, *, summary: str, tag: str, request=None, response=None,
-        many=False, public=False, query=None, status=200, headers=()):
-    """Handler signature: fn(self, request, identity, **path_args) -> body (JSON-able)."""
+        many=False, public=False, query=None, status=200, headers=(), file=None):
+    """Handler signature: fn(self, request, identity, **path_args) -> body (JSON-able), or a
+    werkzeug Response of media type `file` for a download."""
     route = Route(method, path, summary, tag, request, response, many, public, query, status,
-                  tuple(headers))
+                  tuple(headers), file)
 
     def decorator(fn):
         @http(method, path)

@@ -9,6 +9,7 @@ from shared.http import api, query_args, read_json
 from shared.rpc import ServiceClient
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv"
 
 
 class IndicatorRoutes:
@@ -34,7 +35,7 @@ class IndicatorRoutes:
 
     @api("GET", "/api/v1/indicators/evaluation.xlsx",
          summary="The annual PSSP evaluation workbook (by strategic objective and phenomenon)",
-         tag="indicators", query=schemas.EvaluationQuerySchema)
+         tag="indicators", query=schemas.EvaluationQuerySchema, file=XLSX)
     def indicator_evaluation_xlsx(self, request, identity):
         content = base64.b64decode(self.indicators.evaluation_xlsx(query_args(request)))
         year = request.args.get("year", "")
@@ -55,10 +56,10 @@ class IndicatorRoutes:
         return self.indicators.series(code, query_args(request))
 
     @api("GET", "/api/v1/indicators/<code>/series.csv", summary="One indicator's series as CSV",
-         tag="indicators", query=schemas.SeriesQuerySchema)
+         tag="indicators", query=schemas.SeriesQuerySchema, file=CSV)
     def indicator_series_csv(self, request, identity, code):
         return Response(self.indicators.series_csv(code, query_args(request)),
-                        mimetype="text/csv", headers={
+                        mimetype=CSV, headers={
                             "Content-Disposition": 'attachment; filename="series.csv"'})
 
     @api("GET", "/api/v1/indicators/<code>/compare",
