@@ -239,3 +239,21 @@ def test_the_demo_holds_a_year_of_indicators(tmp_path, memory_broker):
             use_cases.rebuild(session, CATALOGUE)
             session.commit()
         assert projections(database) == before
+
+
+def test_the_dashboard_filters_by_state_where_an_indicator_has_one(indicators):
+    container, database = indicators
+    for i in range(1, 8):
+        deliver(container, incident("incident_reported", i, T0))
+        deliver(container, incident("incident_closed", i, T0 + timedelta(days=1),
+                                    final="closed" if i <= 5 else "cancelled"))
+    with database.session() as session:
+        answer = views.dashboard(session, CATALOGUE, COORDINATOR,
+                                 {"from": "2026-03", "state": "closed",
+                                  "group_by": "final_status"})
+    items = {item["code"]: item for item in answer["items"]}
+    assert items["INC-CLOSED"]["total"] == {"n": 5, "value": 5.0, "suppressed": False}
+    assert items["INC-CLOSED"]["groups"] == [{"group": "closed", "n": 5, "value": 5.0,
+                                              "suppressed": False}]
+    assert items["INC-REPORTED"] == {**items["INC-REPORTED"], "applicable": False,
+                                     "reason": "no state dimension"}
