@@ -51,6 +51,8 @@ def test_indicators_count_what_the_services_did(distributed_platform):
     [job] = eventually(lambda: api.call("GET", f"/api/v1/tag-jobs?incident_id={first}",
                                         "tags").json()["items"])
     today = datetime.now(BRUSSELS).date().isoformat()
+    assert api.call("POST", "/api/v1/tag-crew", "coordinator",        # a deployment starts
+                    json={"name": "Karim"}).status_code == 201         # with no crew
     path = f"/api/v1/tag-jobs/{job['id']}"
     assert api.call("POST", f"{path}/schedule", "coordinator",
                     json={"date": today, "crew": ["Karim"]}).status_code == 200
