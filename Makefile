@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PY := $(BIN)/python
 
-.PHONY: demo run test test-unit test-integration bench bench-login bench-patrols lint migrate prometheus-config clean
+.PHONY: demo run test test-unit test-integration bench bench-login bench-patrols bench-indicators lint migrate prometheus-config clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ test-integration: $(STAMP)
 
 bench: $(STAMP)  ## throughput/latency through the pipeline vs raw kombu; writes bench/results.md
 	$(PY) -m bench.pipeline
+
+bench-indicators: $(STAMP)  ## indicators: rebuild of 1M events, query at 10k vs 1M, live rate; writes bench/indicators_results.md
+	$(PY) -m bench.indicators
 
 bench-login: $(STAMP)  ## GET /me latency while six clients fail to log in; writes bench/login_results.md
 	$(PY) -m bench.login_stall

@@ -1,6 +1,6 @@
 """Command line: `python -m lisa.cli demo|run|service NAME|migrate|create-user|broker-setup|
-dlq-list|dlq-replay|keys|reencrypt|prometheus-config`. Every command that concerns
-the services loops over the registry (lisa/platform.py).
+dlq-list|dlq-replay|keys|reencrypt|prometheus-config|rebuild-projections`. Every command that
+concerns the services loops over the registry (lisa/platform.py).
 
 eventlet must patch the standard library before anything opens a socket, hence the first lines.
 """
@@ -263,6 +263,23 @@ def cmd_reencrypt(args) -> None:
               f"{config.ENCRYPTION_KEYS_VARIABLE}")
 
 
+def cmd_rebuild_projections(args) -> None:
+    """Recompute the projections of every service that keeps an event store (indicators) from
+    that store, in one transaction each: readers see the old figures until it commits."""
+    for spec in platform.specs():
+        if spec.rebuild_projections is None or (args.services and spec.name not in
+                                                args.services):
+            continue
+        database = database_for(spec.name)
+        started = time.perf_counter()
+        with database.session() as session:
+            made = spec.rebuild_projections(session)
+            session.commit()
+        database.engine.dispose()
+        print(f"{spec.name}: projections rebuilt in {time.perf_counter() - started:.2f}s: "
+              + ", ".join(f"{count} {table}" for table, count in made.items()))
+
+
 def main(argv=None) -> None:
     setup_logging()
     parser = argparse.ArgumentParser(prog="lisa")
@@ -304,6 +321,11 @@ def main(argv=None) -> None:
     commands.add_parser("reencrypt", aliases=["reencrypt-referrals"],
                         help=f"re-encrypt sealed content ({sealing}) with the first encryption "
                         "key").set_defaults(func=cmd_reencrypt)
+    rebuild = commands.add_parser(
+        "rebuild-projections", aliases=["indicators-rebuild"],
+        help="recompute projections from the event store (indicators), in SQL")
+    rebuild.add_argument("services", nargs="*")
+    rebuild.set_defaults(func=cmd_rebuild_projections)
     args = parser.parse_args(argv)
     args.func(args)
 
