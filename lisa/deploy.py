@@ -24,6 +24,7 @@ K8S_SERVICES_DIR = ROOT / "k8s" / "base" / "services"
 SCRAPE_FILE = ROOT / "deploy" / "prometheus" / "compose.yml"
 
 IMAGE = "lisa-platform"
+PROJECT_NAME = "lisa"
 RABBITMQ_IMAGE = "rabbitmq:4.1-management"
 POSTGRES_IMAGE = "postgres:16"
 PROMETHEUS_IMAGE = "prom/prometheus:v3.5.0"
@@ -207,7 +208,7 @@ def compose_config() -> dict:
                                      "http://127.0.0.1:3000/api/health"], "30s"),
         "restart": "unless-stopped",
     }
-    return {"name": "lisa", "services": services,
+    return {"services": services,
             "volumes": {name: {} for name in ("rabbitmq-data", "postgres-data",
                                               "prometheus-data", "grafana-data")}}
 
@@ -247,7 +248,10 @@ def env_example_text(values: dict[str, str] | None = None) -> str:
              "# " + GENERATED.format(command="compose").rstrip("\n"),
              "# Make a filled one with `python -m lisa.cli compose --env > .env` (fresh keys and",
              "# passwords); keep it private (chmod 600): the services refuse to start without",
-             "# real keys.", "", "# -- keys (`python -m lisa.cli keys`, ADR 12)"]
+             "# real keys.", "",
+             "# The project's name: its volumes are lisa_postgres-data, lisa_rabbitmq-data, ...",
+             f"COMPOSE_PROJECT_NAME={PROJECT_NAME}", "",
+             "# -- keys (`python -m lisa.cli keys`, ADR 12)"]
     variables = compose_variables()
     for variable in keys:
         lines.append(f"{variable}={values.get(variable, '')}")
