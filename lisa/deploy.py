@@ -42,8 +42,9 @@ KEYS_SECRET = "lisa-keys"                   # `lisa.cli keys`, made by the opera
 CONFIG_MAP = "lisa-config"
 
 # Requests and limits from the measured resident memory of one service process (deploy/README.md,
-# Scaling: 95-140 MiB after the integration tests' traffic), with room for a burst of workers.
-RESOURCES = {"requests": {"cpu": "100m", "memory": "192Mi"},
+# Scaling: 142-181 MiB after tests/integration/test_replicas.py's traffic, the gateway the
+# largest), with room for a burst of workers.
+RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"},
              "limits": {"cpu": "1", "memory": "512Mi"}}
 
 GENERATED = ("Generated from the registry (lisa/platform.py) by `python -m lisa.cli {command}`; "
