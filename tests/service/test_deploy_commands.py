@@ -2,7 +2,13 @@
 management HTTP API (docker-compose's one-shot step; a fake API records the calls) and the
 image's `healthcheck`."""
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -10,6 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from lisa import broker, cli, platform
 from shared import config, topology
+from tests.conftest import ROOT
 
 
 def test_replicas_per_service_are_parsed_and_checked():
@@ -97,3 +104,32 @@ def test_the_healthcheck_fails_when_the_service_does_not_answer(monkeypatch):
         cli.main(["healthcheck", "tags"])
     with pytest.raises(SystemExit, match="not a registered service"):
         cli.main(["healthcheck", "nothing"])
+
+
+def test_the_image_layout_migrates_and_checks_health_from_its_copied_source(tmp_path):
+    """What deploy/Dockerfile copies into /app (its `COPY <folder> /app/<folder>` lines) is
+    enough to run: migrations, reference data and the healthcheck found without the rest of
+    the repository. The dependencies are this virtualenv's, as the image's are its build
+    stage's."""
+    app = tmp_path / "app"
+    dockerfile = (Path(ROOT) / "deploy" / "Dockerfile").read_text()
+    copied = re.findall(r"^COPY (\w+) /app/\1$", dockerfile, re.MULTILINE)
+    assert copied, "the Dockerfile copies the source into /app"
+    for folder in copied:
+        shutil.copytree(Path(ROOT) / folder, app / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    work = tmp_path / "var"
+    work.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LISA_")}
+    env.update(PYTHONPATH=str(app), LISA_VAR_DIR=str(work))
+
+    def lisa(*args):
+        return subprocess.run([sys.executable, "-m", "lisa.cli", *args], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=180)
+
+    migrated = lisa("migrate")
+    assert migrated.returncode == 0, migrated.stderr[-2000:]
+    assert {f"{spec.name}.db" for spec in platform.specs()} <= \
+        {path.name for path in work.iterdir()}
+    assert lisa("healthcheck").returncode == 0   # PID 1 here is no LISA service
+    assert "not a registered service" in lisa("healthcheck", "nothing").stderr
