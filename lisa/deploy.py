@@ -201,7 +201,12 @@ def compose_config() -> dict:
     services["grafana"] = {
         "image": GRAFANA_IMAGE,
         "environment": {"GF_SECURITY_ADMIN_PASSWORD": _required("GRAFANA_ADMIN_PASSWORD")},
-        "volumes": ["./deploy/grafana:/etc/grafana/provisioning:ro",
+        # deploy/grafana/: the dashboards and their provider as the monitoring set them up
+        # (README, Monitoring), the data source at the compose network's Prometheus
+        "volumes": ["./deploy/grafana/provisioning/dashboards:"
+                    "/etc/grafana/provisioning/dashboards:ro",
+                    "./deploy/grafana/compose/datasources:/etc/grafana/provisioning/datasources:ro",
+                    "./deploy/grafana/dashboards:/var/lib/grafana/dashboards/lisa:ro",
                     "grafana-data:/var/lib/grafana"],
         "ports": ["127.0.0.1:3000:3000"],
         "depends_on": {"prometheus": {"condition": "service_healthy"}},
@@ -223,7 +228,8 @@ def compose_text() -> str:
 def compose_scrape_text() -> str:
     """deploy/prometheus/compose.yml: Prometheus inside the compose network, one job per
     service at its container name and port."""
-    body = {"global": {"scrape_interval": "15s"},
+    body = {"global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+            "rule_files": ["rules/*.yml"],   # deploy/prometheus/rules/, beside this file
             "scrape_configs": [{"job_name": f"lisa-{c.name}",
                                 "static_configs": [{"targets": [
                                     f"{c.name}:{platform.default_port(c)}"]}]}

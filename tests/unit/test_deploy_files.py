@@ -130,14 +130,24 @@ def test_the_infrastructure_of_the_compose_file():
         assert setup_env[config.SERVICE_AMQP_URI.name(spec.name)] == \
             services[spec.name]["environment"][config.SERVICE_AMQP_URI.name(spec.name)]
     assert "./deploy/prometheus:/etc/prometheus/lisa:ro" in services["prometheus"]["volumes"]
-    assert "./deploy/grafana:/etc/grafana/provisioning:ro" in services["grafana"]["volumes"]
-    assert (ROOT_PATH / "deploy" / "grafana").is_dir()
+    for volume in services["grafana"]["volumes"]:
+        if volume.startswith("./"):   # every folder Grafana is given exists
+            assert (ROOT_PATH / volume.split(":")[0]).is_dir(), volume
+    datasources = yaml.safe_load((ROOT_PATH / "deploy" / "grafana" / "compose" / "datasources" /
+                                  "lisa.yml").read_text())["datasources"]
+    provisioned = yaml.safe_load((ROOT_PATH / "deploy" / "grafana" / "provisioning" /
+                                  "datasources" / "lisa.yml").read_text())["datasources"]
+    # the dashboards name their data source by uid: compose's must be the same one
+    assert [d["uid"] for d in datasources] == [d["uid"] for d in provisioned]
+    assert datasources[0]["url"] == "http://prometheus:9090"
 
 
 def test_the_compose_prometheus_scrapes_every_service_at_its_container():
     scrape = yaml.safe_load((ROOT_PATH / "deploy" / "prometheus" / "compose.yml").read_text())
     targets = {job["job_name"]: job["static_configs"][0]["targets"]
                for job in scrape["scrape_configs"]}
+    assert scrape["rule_files"] == ["rules/*.yml"] and \
+        list((ROOT_PATH / "deploy" / "prometheus" / "rules").glob("*.yml"))
     assert targets == {f"lisa-{s.name}": [f"{s.name}:{platform.default_port(s)}"]
                        for s in platform.specs()}
 
