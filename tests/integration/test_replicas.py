@@ -117,6 +117,9 @@ def jobs_of(api, incident_id: str) -> list[dict]:
 def scenario(running: Deployment, replicas: dict[str, int]) -> dict:
     """The same work for every deployment; returns where it ends, incident by incident."""
     api = running.api
+    for name in ("Karim", "Sofie"):   # a deployment starts with no crew; jobs need members
+        assert api.call("POST", "/api/v1/tag-crew", "coordinator",
+                        json={"name": name}).status_code == 201
     incidents = []
     for index in range(INCIDENTS):
         incident = report(api, index)
