@@ -6,8 +6,14 @@ service connects with, so the setup and the services cannot disagree. The user m
 `config.broker_user(service)` (`lisa-<service>`): consumers demand that an event's validated
 `user_id` is its owner's. Idempotent: an existing user gets the password again and its
 permissions are set anew. Uses `rabbitmqctl` (works without the management plugin); passwords
-go to it on standard input, never on a command line.
+go to it on standard input, never on a command line. With `LISA_RABBITMQ_API_URL` set (a
+container beside the broker, as docker-compose's one-shot `broker-setup`, has no rabbitmqctl)
+it does the same through the management HTTP API, waiting for the API to answer.
 """
+import time
+from urllib.parse import quote, urlsplit
+
+import requests
 from kombu.utils.url import url_to_parts
 
 from lisa import platform
@@ -47,6 +53,9 @@ def planned_users() -> list[dict]:
 def setup_users() -> list[str]:
     """Create or update every service's broker user and its permissions; returns the users."""
     plans = planned_users()
+    api_url = config.RABBITMQ_API_URL.text()
+    if api_url:
+        return setup_users_over_http(api_url, plans)
     existing = set(rabbitmqctl("list_users", "--no-table-headers").split())
     for plan in plans:
         if plan["user"] in existing:
@@ -55,4 +64,41 @@ def setup_users() -> list[str]:
             rabbitmqctl("add_user", plan["user"], stdin=plan["password"] + "\n")
         rabbitmqctl("set_permissions", "-p", plan["vhost"], plan["user"], plan["configure"],
                     plan["write"], plan["read"])
+    return [plan["user"] for plan in plans]
+
+
+def setup_users_over_http(api_url: str, plans: list[dict],
+                          wait_seconds: float = 120.0) -> list[str]:
+    """The same through RabbitMQ's management HTTP API (`PUT /api/users/<user>`, `PUT
+    /api/permissions/<vhost>/<user>`): idempotent, as the API replaces what it is given."""
+    parts = urlsplit(api_url)
+    if not (parts.scheme in ("http", "https") and parts.hostname and parts.username
+            and parts.password):
+        raise BrokerSetupError(f"{config.RABBITMQ_API_URL.variable} must be "
+                               "http(s)://user:password@host:port/")
+    base = f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}{parts.path.rstrip('/')}/api"
+    session = requests.Session()
+    session.auth = (parts.username, parts.password)
+    deadline = time.monotonic() + wait_seconds
+    while True:   # the broker may be up before its management plugin
+        try:
+            session.get(f"{base}/overview", timeout=5).raise_for_status()
+            break
+        except requests.RequestException as exc:
+            if time.monotonic() > deadline:
+                raise BrokerSetupError(f"the management API at {parts.hostname} does not answer: "
+                                       f"{exc}") from None
+            time.sleep(2)
+
+    def put(path: str, body: dict) -> None:
+        response = session.put(f"{base}/{path}", json=body, timeout=10)
+        if response.status_code not in (201, 204):
+            raise BrokerSetupError(f"PUT {path.split('/')[0]}: {response.status_code} "
+                                   f"{response.text[:200]}")
+
+    for plan in plans:
+        user, vhost = quote(plan["user"], safe=""), quote(plan["vhost"], safe="")
+        put(f"users/{user}", {"password": plan["password"], "tags": ""})
+        put(f"permissions/{vhost}/{user}", {"configure": plan["configure"],
+                                            "write": plan["write"], "read": plan["read"]})
     return [plan["user"] for plan in plans]

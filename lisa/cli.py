@@ -1,6 +1,6 @@
 """Command line: `python -m lisa.cli demo|run|service NAME|migrate|create-user|broker-setup|
-dlq-list|dlq-replay|keys|reencrypt|prometheus-config|rebuild-projections`. Every command that
-concerns the services loops over the registry (lisa/platform.py).
+dlq-list|dlq-replay|keys|reencrypt|prometheus-config|rebuild-projections|compose|k8s|healthcheck`.
+Every command that concerns the services loops over the registry (lisa/platform.py).
 
 eventlet must patch the standard library before anything opens a socket, hence the first lines.
 """
@@ -148,19 +148,54 @@ def cmd_service(args) -> None:
         run_containers(classes)
 
 
+def parse_replicas(text: str | None) -> dict[str, int]:
+    """`incidents=2,tags=2` -> {"incidents": 2, "tags": 2}; every other service runs once."""
+    replicas = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        name, _, count = item.partition("=")
+        name = name.strip()
+        if name not in platform.names():
+            raise ValueError(f"{name!r} is not a registered service "
+                             f"({', '.join(platform.names())})")
+        if not count.strip().isdigit() or int(count) < 1:
+            raise ValueError(f"{name}: the replica count must be a whole number >= 1, "
+                             f"not {count!r}")
+        replicas[name] = int(count)
+    return replicas
+
+
+def replica_port(name: str, replica: int) -> int:
+    """Replica 0 serves a service's HTTP endpoints at its port; replica k at that port + 100 k."""
+    return platform.port(platform.spec(name)) + REPLICA_PORT_STEP * replica
+
+
+REPLICA_PORT_STEP = 100
+
+
 def cmd_run(args) -> None:
-    """Distributed on this machine: migrations first, then one process per service, each
-    restarted if it dies (as an orchestrator would: nameko stops a container that cannot reach
-    the broker in the middle of a reply, and the outbox makes the restart lose nothing)."""
+    """Distributed on this machine: migrations first, then one process per service replica
+    (`--replicas incidents=2,tags=2` or LISA_REPLICAS; the replicas of a service share its
+    queues, so the broker hands each message to one of them), each restarted if it dies (as an
+    orchestrator would: nameko stops a container that cannot reach the broker in the middle of a
+    reply, and the outbox makes the restart lose nothing)."""
+    try:
+        replicas = parse_replicas(args.replicas or config.REPLICAS.text())
+    except ValueError as exc:
+        sys.exit(f"lisa run: {exc}")
     require_keys(platform.names())
     os.environ.setdefault("LISA_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//")
     os.environ.setdefault("LISA_DATABASE_URL", "postgresql://127.0.0.1:5432/lisa_{service}")
     migrate()
 
-    def start(name):
-        return subprocess.Popen([sys.executable, "-m", "lisa.cli", "service", name])
+    def start(name, replica):
+        variable = platform.port_variable(platform.spec(name))
+        env = {**os.environ, variable: str(replica_port(name, replica))}
+        return subprocess.Popen([sys.executable, "-m", "lisa.cli", "service", name], env=env)
 
-    processes = {name: start(name) for name in platform.names()}
+    processes = {(name, replica): start(name, replica) for name in platform.names()
+                 for replica in range(replicas.get(name, 1))}
     stopping = []
 
     def stop(signum, frame):
@@ -170,14 +205,17 @@ def cmd_run(args) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"LISA distributed: {len(processes)} processes; gateway on "
-          f"http://{config.http_host()}:{config.http_port()}; Ctrl-C stops.", flush=True)
+    several = ", ".join(f"{name} {count}" for name, count in replicas.items() if count > 1)
+    print(f"LISA distributed: {len(processes)} processes"
+          f"{f' (replicas: {several})' if several else ''}; gateway on "
+          f"http://{config.http_host()}:{config.http_port()}; Ctrl-C stops.",
+          flush=True)
     while not stopping:
-        for name, process in list(processes.items()):
+        for (name, replica), process in list(processes.items()):
             if process.poll() is not None and not stopping:
                 log.warning("%s exited with %s; restarting it", name, process.returncode)
                 time.sleep(1)
-                processes[name] = start(name)
+                processes[name, replica] = start(name, replica)
         time.sleep(0.5)
     for process in processes.values():
         process.wait(timeout=30)
@@ -240,6 +278,52 @@ def cmd_prometheus_config(args) -> None:
     print(platform.prometheus_config(ports, host=args.host), end="")
 
 
+def cmd_compose(args) -> None:
+    """docker-compose.yml, .env.example and Prometheus's compose scrape file from the registry;
+    `--env`: print a filled .env (fresh keys and passwords) instead."""
+    from lisa import deploy
+
+    if args.env:
+        print(deploy.env_example_text(deploy.fresh_env()), end="")
+        return
+    for path in deploy.write_files("compose"):
+        print(f"wrote {path.relative_to(config.PROJECT_ROOT)}")
+
+
+def cmd_k8s(args) -> None:
+    """k8s/base/services/: each registered service's Kubernetes resources."""
+    from lisa import deploy
+
+    for path in deploy.write_files("k8s"):
+        print(f"wrote {path.relative_to(config.PROJECT_ROOT)}")
+
+
+def cmd_healthcheck(args) -> None:
+    """Exit 0 when this container's service answers /healthz (the image's HEALTHCHECK). Without
+    a name, the service is read off the container's command (PID 1: `lisa.cli service NAME`);
+    a one-shot step (migrate, broker-setup) is healthy while it runs."""
+    import requests
+
+    name = args.name
+    if name is None:
+        try:
+            command = open("/proc/1/cmdline").read().split("\0")
+        except OSError:
+            command = []
+        if "service" not in command[:-1]:
+            return
+        name = command[command.index("service") + 1]
+    if name not in platform.names():
+        sys.exit(f"healthcheck: {name!r} is not a registered service")
+    url = f"http://127.0.0.1:{platform.port(platform.spec(name))}/healthz"
+    try:
+        healthy = requests.get(url, timeout=4).status_code == 200
+    except requests.RequestException:
+        healthy = False
+    if not healthy:
+        sys.exit(f"healthcheck: {url} does not answer 200")
+
+
 def cmd_keys(args) -> None:
     """A complete env file of fresh keys for an operator (ADR 12 says how to rotate them)."""
     print(local.env_file_text(local.fresh_keys()), end="")
@@ -286,8 +370,10 @@ def main(argv=None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="embedded platform with demo data").set_defaults(
         func=cmd_demo)
-    commands.add_parser("run", help="distributed: one process per service").set_defaults(
-        func=cmd_run)
+    run = commands.add_parser("run", help="distributed: one process per service replica")
+    run.add_argument("--replicas", help="processes per service, e.g. incidents=2,tags=2 "
+                     "(default LISA_REPLICAS; others run once)")
+    run.set_defaults(func=cmd_run)
     service = commands.add_parser("service", help="run one service (distributed)")
     service.add_argument("name", choices=platform.names())
     service.set_defaults(func=cmd_service)
@@ -317,6 +403,17 @@ def main(argv=None) -> None:
                                  help="print Prometheus's scrape configuration for `make run`")
     scrape.add_argument("--host", default="127.0.0.1")
     scrape.set_defaults(func=cmd_prometheus_config)
+    compose = commands.add_parser("compose", help="write docker-compose.yml, .env.example and "
+                                  "deploy/prometheus/compose.yml from the registry")
+    compose.add_argument("--env", action="store_true",
+                         help="print a filled .env (fresh keys and passwords) instead")
+    compose.set_defaults(func=cmd_compose)
+    commands.add_parser("k8s", help="write k8s/base/services/ from the registry").set_defaults(
+        func=cmd_k8s)
+    health = commands.add_parser("healthcheck", help="exit 0 when this container's service "
+                                 "answers /healthz")
+    health.add_argument("name", nargs="?")
+    health.set_defaults(func=cmd_healthcheck)
     sealing = ", ".join(spec.name for spec in platform.specs() if spec.seals_content)
     commands.add_parser("reencrypt", aliases=["reencrypt-referrals"],
                         help=f"re-encrypt sealed content ({sealing}) with the first encryption "

@@ -73,6 +73,9 @@ AMQP_URI = Setting("LISA_AMQP_URI", EMBEDDED_AMQP_URI, "the broker; the operator
                    "`migrate` and the `dlq-*` commands")
 SERVICE_AMQP_URI = Setting("LISA_<SERVICE>_AMQP_URI", None,
                            "a service's own broker user, else LISA_AMQP_URI")
+RABBITMQ_API_URL = Setting("LISA_RABBITMQ_API_URL", None, "`broker-setup` through RabbitMQ's "
+                           "management HTTP API at this URL (with the administrator's user and "
+                           "password) instead of rabbitmqctl")
 BROKER_USER_PREFIX = Setting("LISA_BROKER_USER_PREFIX", "lisa-",
                              "the services' broker users are <prefix><service>")
 DATABASE_URL = Setting("LISA_DATABASE_URL", None, "every service's database; `{service}` in it "
@@ -83,6 +86,8 @@ HTTP_HOST = Setting("LISA_HTTP_HOST", "127.0.0.1", "where the gateway listens")
 HTTP_PORT = Setting("LISA_HTTP_PORT", "8000", "the gateway's port (embedded: every service's)")
 OPS_PORT = Setting("LISA_<SERVICE>_OPS_PORT", None, "a back-end service's /healthz /readyz "
                    "/metrics in distributed mode (default: its spec's ops_port)")
+REPLICAS = Setting("LISA_REPLICAS", None, "`make run`: processes per service, e.g. "
+                   "incidents=2,tags=2 (default: one each)")
 LOG_LEVEL = Setting("LISA_LOG_LEVEL", "INFO", "logging level of every process")
 MAX_WORKERS = Setting("LISA_MAX_WORKERS", "10", "nameko workers per service")
 PREFETCH_COUNT = Setting("LISA_PREFETCH_COUNT", "20", "messages a consumer holds unacknowledged")
