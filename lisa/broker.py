@@ -38,7 +38,8 @@ def planned_users() -> list[dict]:
         configure, write, read = topology.broker_permissions(spec.name, classes)
         plans.append({"service": spec.name, "user": parts.username, "password": parts.password,
                       "vhost": parts.path or "/", "configure": configure,
-                      "write": write, "read": read})
+                      "write": write, "read": read,
+                      "topics": topology.topic_permissions(spec.name, tuple(spec.publishes))})
     if problems:
         raise BrokerSetupError("; ".join(problems))
     return plans
@@ -55,4 +56,8 @@ def setup_users() -> list[str]:
             rabbitmqctl("add_user", plan["user"], stdin=plan["password"] + "\n")
         rabbitmqctl("set_permissions", "-p", plan["vhost"], plan["user"], plan["configure"],
                     plan["write"], plan["read"])
+        rabbitmqctl("clear_topic_permissions", "-p", plan["vhost"], plan["user"])
+        for exchange, write, read in plan["topics"]:
+            rabbitmqctl("set_topic_permissions", "-p", plan["vhost"], plan["user"], exchange,
+                        write, read)
     return [plan["user"] for plan in plans]

@@ -141,6 +141,16 @@ def cmd_service(args) -> None:
     if spec.ops:
         classes.append(spec.ops)
     port = platform.port(spec)
+    if config.broker_users_enforced(spec.name):
+        from shared.rpc import expect_declared_topology
+
+        expect_declared_topology()   # migrate declared it; this user may not
+    else:
+        log.warning("SECURITY: %s connects to the broker as %r, not as its own user %r: "
+                    "broker users are NOT enforced, any client of the broker can publish its "
+                    "events (run `python -m lisa.cli broker-setup`, set %s; ADR 11)",
+                    spec.name, config.amqp_user(config.amqp_uri(spec.name)),
+                    config.broker_user(spec.name), config.SERVICE_AMQP_URI.name(spec.name))
     log.info("starting %s (http %s:%s, broker %s as %s)", spec.name, config.http_host(), port,
              config.amqp_uri(spec.name).split("@")[-1],
              config.amqp_user(config.amqp_uri(spec.name)))

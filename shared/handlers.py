@@ -81,11 +81,16 @@ class Delivery:
     def replays(self) -> int:
         return int(self.headers.get(REPLAYS_HEADER) or 0)
 
-    @property
-    def publisher(self) -> str | None:
-        """Who published the event: the broker-validated user_id, or, on a retry or replay that
-        this service itself republished, the user_id it recorded from the first delivery."""
-        return self.headers.get(PUBLISHER_HEADER) or self.user_id
+    def publisher_for(self, service: str) -> str | None:
+        """Who published the event, as `service` (the consumer) may believe it: the
+        broker-validated user_id; only on a delivery from `service`'s own retry exchange whose
+        validated user_id is `service`'s own broker user (the retry or replay path, which wrote
+        it) the user_id recorded from the first delivery in `x-lisa-publisher`. Anyone else's
+        header is a claim, not a fact."""
+        if self.exchange == topology.retry_exchange(service).name and \
+                self.user_id is not None and self.user_id == config.broker_user(service):
+            return self.headers.get(PUBLISHER_HEADER) or self.user_id
+        return self.user_id
 
     @classmethod
     def of(cls, message) -> "Delivery":
@@ -121,7 +126,7 @@ class DeadLetters(DependencyProvider):
         """Back to `queue` (this service's) after `delay` seconds, through the broker's delay
         queue; the embedded broker has no TTL, so there the process waits instead."""
         headers = {**delivery.headers, ATTEMPT_HEADER: delivery.attempt + 1,
-                   PUBLISHER_HEADER: delivery.publisher}
+                   PUBLISHER_HEADER: delivery.publisher_for(self.service)}
         headers = {k: v for k, v in headers.items() if v is not None}
         if topology.is_in_memory(self.amqp_uri):
             def later():
@@ -152,7 +157,8 @@ def letter_for(consumer: str, queue: str, source: str, event_type: str, reason: 
         "consumer": consumer, "queue": queue, "source": source, "event_type": event_type,
         "reason": reason, "failed_at": datetime.now(UTC).isoformat(),
         "attempts": delivery.attempt, "replays": delivery.replays,
-        "publisher": delivery.publisher, "exchange": delivery.exchange,
+        "publisher": delivery.publisher_for(consumer.split(".")[0]),
+        "exchange": delivery.exchange,
         "headers": {k: v for k, v in delivery.headers.items()
                     if k not in LETTER_KEYS and k != topology.DELAY_HEADER
                     and isinstance(v, str | int | float | bool)},
@@ -213,8 +219,11 @@ class TrustedEventHandler(EventHandler):
 
     def setup(self):
         service = self.container.service_name
+        # With its own broker user a service declares nothing shared: `migrate` declared and
+        # bound the queue, and binding it to the source's exchange is beyond its rights.
         self.queue = topology.event_queue(self.source_service, self.event_type, service,
-                                          self.method_name)
+                                          self.method_name,
+                                          declare=not config.broker_users_enforced(service))
         self.consumer_options["on_undecodable"] = self._dead_letter_undecodable
         ConsumerEntrypoint.setup(self)
 
@@ -271,8 +280,9 @@ def check_delivery(service: str, source: str, event_type: str, event: events.Eve
     if config.broker_users_enforced(service):
         if delivery.exchange == own_retry and delivery.user_id != config.broker_user(service):
             raise Rejected(f"a retry published by {delivery.user_id!r}, not by {service}")
-        if delivery.publisher != config.broker_user(source):
-            raise Rejected(f"published by broker user {delivery.publisher!r}, "
+        publisher = delivery.publisher_for(service)
+        if publisher != config.broker_user(source):
+            raise Rejected(f"published by broker user {publisher!r}, "
                            f"not by {config.broker_user(source)!r}")
     if event.antenna_id not in config.served_antennas():
         raise Rejected(f"antenna {event.antenna_id!r} is not served here")
