@@ -133,6 +133,19 @@ created now: {', '.join(made) or 'nothing (the demo data exists already)'}.
         run_containers(classes)
 
 
+def check_broker_user(name: str) -> bool:
+    """True if service `name` connects as its own broker user; else one loud warning line
+    (review of issue 7, finding 5): consumers then cannot tell who published an event."""
+    if config.broker_users_enforced(name):
+        return True
+    log.warning("SECURITY: %s connects to the broker as %r, not as its own user %r: broker "
+                "users are NOT enforced and anyone who reaches the broker can publish its "
+                "events (run `python -m lisa.cli broker-setup` and set %s; ADR 11)",
+                name, config.amqp_user(config.amqp_uri(name)), config.broker_user(name),
+                config.SERVICE_AMQP_URI.name(name))
+    return False
+
+
 def cmd_service(args) -> None:
     """Distributed: one service (plus its ops endpoints) in this process."""
     spec = platform.spec(args.name)
@@ -141,21 +154,38 @@ def cmd_service(args) -> None:
     if spec.ops:
         classes.append(spec.ops)
     port = platform.port(spec)
-    if config.broker_users_enforced(spec.name):
+    if check_broker_user(spec.name):
         from shared.rpc import expect_declared_topology
 
         expect_declared_topology()   # migrate declared it; this user may not
-    else:
-        log.warning("SECURITY: %s connects to the broker as %r, not as its own user %r: "
-                    "broker users are NOT enforced, any client of the broker can publish its "
-                    "events (run `python -m lisa.cli broker-setup`, set %s; ADR 11)",
-                    spec.name, config.amqp_user(config.amqp_uri(spec.name)),
-                    config.broker_user(spec.name), config.SERVICE_AMQP_URI.name(spec.name))
     log.info("starting %s (http %s:%s, broker %s as %s)", spec.name, config.http_host(), port,
              config.amqp_uri(spec.name).split("@")[-1],
              config.amqp_user(config.amqp_uri(spec.name)))
     with nameko.config.patch(config.nameko_config(web_port=port, service=spec.name)):
         run_containers(classes)
+
+
+def child_env(name: str, environ: dict) -> dict:
+    """The environment of the process running service `name` under `make run`: the parent's
+    minus every secret that is not this service's own (review of issue 7, finding 4): other
+    services' signing keys, broker URIs (passwords) and database URLs, the operator's broker
+    URI (replaced by the service's own, when it has one), and the encryption keys unless its
+    spec seals content. Public keys and the audience are for everyone."""
+    names = platform.names()
+    foreign = {variable for other in names for variable in (
+        config.signing_key_variable(other), config.SERVICE_AMQP_URI.name(other),
+        config.SERVICE_DATABASE_URL.name(other))}
+    foreign.add(config.ENCRYPTION_KEYS_VARIABLE)
+    own = [config.signing_key_variable(name), config.SERVICE_AMQP_URI.name(name),
+           config.SERVICE_DATABASE_URL.name(name)]
+    if platform.spec(name).seals_content:
+        own.append(config.ENCRYPTION_KEYS_VARIABLE)
+    env = {key: value for key, value in environ.items() if key not in foreign}
+    env.update({key: environ[key] for key in own if key in environ})
+    own_uri = environ.get(config.SERVICE_AMQP_URI.name(name))
+    if own_uri:
+        env[config.AMQP_URI.variable] = own_uri   # not the operator's
+    return env
 
 
 def cmd_run(args) -> None:
@@ -168,7 +198,8 @@ def cmd_run(args) -> None:
     migrate()
 
     def start(name):
-        return subprocess.Popen([sys.executable, "-m", "lisa.cli", "service", name])
+        return subprocess.Popen([sys.executable, "-m", "lisa.cli", "service", name],
+                                env=child_env(name, dict(os.environ)))
 
     processes = {name: start(name) for name in platform.names()}
     stopping = []

@@ -5,8 +5,8 @@ nameko 3's RPC call waits for its reply forever. `ServiceClient` gives each requ
 TTL (`expiration`), so a request nobody consumed in time is dropped by the broker instead of being
 executed long after its caller gave up; the caller bounds its wait with `deadline()`."""
 import logging
-
 import uuid
+from typing import Any
 
 import eventlet
 import nameko.rpc
@@ -62,11 +62,13 @@ class ServiceReplyListener(ReplyListener):
         super().setup()
         service = self.container.service_name
         self.routing_key = topology.reply_routing_key(service, str(uuid.uuid4()))
-        assert self.queue is not None
-        self.queue = Queue(self.queue.name, exchange=rpc_exchange(),
-                           routing_key=self.routing_key,
-                           queue_arguments=self.queue.queue_arguments)
-        self.consumer.queues = [self.queue]
+        # No green thread switch since super().setup() set its queue: ServiceClient.setup,
+        # which waits for the queue, only ever sees this one.
+        first: Any = getattr(self, "queue")  # noqa: B009  (nameko's attribute, untyped)
+        queue = Queue(first.name, exchange=rpc_exchange(), routing_key=self.routing_key,
+                      queue_arguments=first.queue_arguments)
+        self.queue = queue
+        self.consumer.queues = [queue]
 
 
 class ServiceClient(ServiceRpc):

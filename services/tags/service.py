@@ -7,6 +7,7 @@ from nameko.timer import timer
 from prometheus_client import Counter, Gauge
 
 from services.tags import schemas, use_cases, views
+from services.tags.domain import GRAFFITI
 from services.tags.models import metadata
 from shared.config import Setting
 from shared.db import Database
@@ -46,7 +47,6 @@ DEACTIVATE = schemas.DeactivateSchema()
 ABSENCE = schemas.AbsenceSchema()
 ACCESS_LOG_QUERY = schemas.OwnerContactAccessQuerySchema()
 ACCESS_LOG = schemas.OwnerContactAccessPageSchema()
-GRAFFITI = "graffiti"
 
 
 class TagsService:
