@@ -65,6 +65,56 @@ PUBLISHER_HEADER = "x-lisa-publisher"   # the validated user_id of the original 
 LETTER_KEYS = (ATTEMPT_HEADER, REPLAYS_HEADER, PUBLISHER_HEADER)
 
 
+def _count(value) -> int:
+    """A counter header as a number; anything else (text, a negative, a float, a table) as 0:
+    a bad header must not make the handler fail before it can dead-letter the message."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return 0
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else 0
+
+
+class Backoff:
+    """Consecutive failures to settle a message (the letter or the retry could not be
+    published): wait `delay(key)` before letting the broker redeliver it, doubling from
+    `FIRST` up to `LONGEST` seconds, so a broken dead-letter path is not a tight requeue loop
+    (review of issue 7, finding 6). Forgotten when the message is settled."""
+    FIRST, LONGEST, REMEMBERED = 0.5, 60.0, 10_000
+
+    def __init__(self):
+        self.failures: dict[str, int] = {}
+
+    def delay(self, key: str) -> float:
+        failures = self.failures.get(key, 0) + 1
+        if len(self.failures) >= self.REMEMBERED:
+            self.failures.clear()
+        self.failures[key] = failures
+        return min(self.LONGEST, self.FIRST * 2 ** (failures - 1))
+
+    def settled(self, key: str) -> None:
+        self.failures.pop(key, None)
+
+
+BACKOFF = Backoff()
+
+
+def _wait_before_requeue(seconds: float) -> None:
+    eventlet.sleep(seconds)
+
+
+def _message_key(consumer: str, body) -> str:
+    import hashlib
+    import json
+
+    if isinstance(body, dict) and isinstance(body.get("event_id"), str):
+        return f"{consumer}:{body['event_id']}"
+    try:
+        raw = json.dumps(body, sort_keys=True, default=str).encode()
+    except (TypeError, ValueError):
+        raw = repr(body).encode()
+    return f"{consumer}:{hashlib.sha256(raw).hexdigest()}"
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What the broker says about a message, beside its body."""
@@ -75,11 +125,11 @@ class Delivery:
 
     @property
     def attempt(self) -> int:
-        return int(self.headers.get(ATTEMPT_HEADER) or 0)
+        return _count(self.headers.get(ATTEMPT_HEADER))
 
     @property
     def replays(self) -> int:
-        return int(self.headers.get(REPLAYS_HEADER) or 0)
+        return _count(self.headers.get(REPLAYS_HEADER))
 
     def publisher_for(self, service: str) -> str | None:
         """Who published the event, as `service` (the consumer) may believe it: the
@@ -108,6 +158,24 @@ class DeadLetters(DependencyProvider):
     def setup(self):
         self.service = self.container.service_name
         self.amqp_uri = config.amqp_uri(self.service)
+        # One connection for every retry and letter of this service, not one each (review of
+        # issue 7, finding 7); publications take turns on it, each waiting for its confirm.
+        self._connection: Connection | None = None
+        self._turn = Semaphore(1)
+
+    def stop(self):
+        self._drop_connection()
+
+    def kill(self):
+        self._drop_connection()
+
+    def _drop_connection(self):
+        """After a failure (or at stop) the socket may be dead: drop it without the closing
+        handshake, which could wait on a broker that went away."""
+        connection = getattr(self, "_connection", None)
+        if connection is not None:
+            connection.collect()
+            self._connection = None
 
     def get_dependency(self, worker_ctx):
         return self
@@ -115,12 +183,19 @@ class DeadLetters(DependencyProvider):
     def _publish(self, body, exchange, routing_key, headers, declare=(), serializer="json"):
         user = config.amqp_user(self.amqp_uri)
         properties = {"user_id": user} if user else {}
-        with Connection(self.amqp_uri, transport_options={"confirm_publish": True},
-                        connect_timeout=5) as connection:
-            connection.Producer().publish(
-                body, exchange=exchange, routing_key=routing_key, declare=list(declare),
-                headers=headers, serializer=serializer, delivery_mode=2, retry=True,
-                retry_policy={"max_retries": 3, "interval_start": 0.5}, **properties)
+        with self._turn:
+            if self._connection is None:
+                self._connection = Connection(self.amqp_uri,
+                                              transport_options={"confirm_publish": True},
+                                              connect_timeout=5)
+            try:
+                self._connection.Producer().publish(
+                    body, exchange=exchange, routing_key=routing_key, declare=list(declare),
+                    headers=headers, serializer=serializer, delivery_mode=2, retry=True,
+                    retry_policy={"max_retries": 3, "interval_start": 0.5}, **properties)
+            except Exception:
+                self._drop_connection()
+                raise
 
     def retry_later(self, queue: str, body, delivery: Delivery, delay: float) -> None:
         """Back to `queue` (this service's) after `delay` seconds, through the broker's delay
@@ -195,12 +270,17 @@ class _Consumer(NamekoConsumer):
         super().__init__(*args, **kwargs)
 
     def on_decode_error(self, message, exc):
+        key = _message_key("undecodable", message.body)
         try:
             self.on_undecodable(message, exc)
         except Exception:  # the letter could not be sent: leave the message to the broker
-            log.exception("could not dead-letter an undecodable message; requeueing it")
+            delay = BACKOFF.delay(key)
+            log.exception("could not dead-letter an undecodable message; requeueing it in %gs",
+                          delay)
+            _wait_before_requeue(delay)
             self.requeue_message(message)
             return
+        BACKOFF.settled(key)
         self.ack_message(message)
 
 
@@ -296,7 +376,18 @@ def idempotent_handler(source: str, event_type: str):
         @TrustedEventHandler.decorator(source, event_type)
         @functools.wraps(fn)
         def entrypoint(self, body, delivery: Delivery):
-            _handle(self, fn, source, event_type, body, delivery)
+            key = _message_key(f"{self.name}.{fn.__name__}", body)
+            try:
+                _handle(self, fn, source, event_type, body, delivery)
+            except Exception:
+                # Neither settled nor dead-lettered (the broker refused the letter or the
+                # retry): the broker keeps it, but not in a tight loop.
+                delay = BACKOFF.delay(key)
+                log.exception("%s.%s: could not settle an event; the broker gets it back in "
+                              "%gs", self.name, fn.__name__, delay)
+                _wait_before_requeue(delay)
+                raise
+            BACKOFF.settled(key)
 
         return entrypoint
 
