@@ -269,9 +269,9 @@ def cmd_dlq_replay(args) -> None:
     from shared.handlers import replay_dead_letters
 
     counts = replay_dead_letters(config.amqp_uri(), consumer=args.consumer,
-                                 event_id=args.event_id, limit=args.limit)
+                                 event_id=args.event_id, limit=args.limit, parked=args.parked)
     print(f"replayed {counts['replayed']}, parked {counts['parked']}, "
-          f"left {counts['kept']} dead letters")
+          f"left {counts['kept']} {'parked' if args.parked else 'dead'} letters")
 
 
 def cmd_prometheus_config(args) -> None:
@@ -334,6 +334,9 @@ def main(argv=None) -> None:
     replay.add_argument("--consumer", help="only this consumer's, e.g. tags.on_incident_reported")
     replay.add_argument("--event-id", help="only this event's")
     replay.add_argument("--limit", type=int)
+    replay.add_argument("--parked", action="store_true",
+                        help="replay parked letters (deliberately: they failed after a replay "
+                             "already); one that fails again is parked again")
     replay.set_defaults(func=cmd_dlq_replay)
     commands.add_parser("keys", help="print a complete env file of fresh keys").set_defaults(
         func=cmd_keys)

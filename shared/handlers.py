@@ -479,14 +479,20 @@ def list_dead_letters(amqp_uri: str, parked: bool = False) -> list[dict]:
 
 
 def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
-                        event_id: str | None = None, limit: int | None = None) -> dict:
+                        event_id: str | None = None, limit: int | None = None,
+                        parked: bool = False) -> dict:
     """Send the dead letters held now (optionally one consumer's, one event's) back to their
     consumer's queue only, as that consumer's service. A letter that cannot be replayed (no
     decodable body, or not written by its consumer's service) is parked at once; a replayed
-    event that fails again is parked by its consumer. Returns counts by outcome."""
+    event that fails again is parked by its consumer. `parked`: replay the parked letters
+    instead (an operator's deliberate second chance, `dlq-replay --parked`); one that cannot be
+    replayed stays parked. Returns counts by outcome."""
     counts = {"replayed": 0, "parked": 0, "kept": 0}
 
     def park(letter, message, why):
+        if parked:   # it is parked already: leave it where it is
+            counts["kept"] += 1
+            return False
         with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
             connection.Producer().publish(
                 {**letter, "reason": f"{why}; first: {letter.get('reason')}"},
@@ -494,6 +500,7 @@ def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
                 declare=[PARKED_EXCHANGE, PARKED_QUEUE], serializer="json", delivery_mode=2)
         message.ack()
         counts["parked"] += 1
+        return True
 
     def visit(letter, message):
         wanted = (consumer is None or letter.get("consumer") == consumer) and \
@@ -504,12 +511,10 @@ def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
             return False
         service = (letter.get("consumer") or "").split(".")[0]
         if "body" not in letter or not letter.get("queue") or not service:
-            park(letter, message, "cannot be replayed: not a decodable event")
-            return True
+            return park(letter, message, "cannot be replayed: not a decodable event")
         if config.broker_users_enforced(service) and \
                 message.properties.get("user_id") != config.broker_user(service):
-            park(letter, message, "not written by its consumer's service")
-            return True
+            return park(letter, message, "not written by its consumer's service")
         uri = config.amqp_uri(service)
         user = config.amqp_user(uri)
         headers = {**(letter.get("headers") or {}), ATTEMPT_HEADER: 0,
@@ -525,5 +530,5 @@ def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
         counts["replayed"] += 1
         return True
 
-    _browse(amqp_uri, DEAD_LETTER_QUEUE, visit)
+    _browse(amqp_uri, PARKED_QUEUE if parked else DEAD_LETTER_QUEUE, visit)
     return counts

@@ -82,3 +82,36 @@ def test_retries_and_letters_share_one_connection(flaky, monkeypatch):
     assert len(list_dead_letters(MEMORY)) == 3
     # the test's own publications and list_dead_letters open theirs; the service one, at most
     assert len(opened) <= 4 + 1 + 1, opened
+
+
+def test_parked_letters_are_replayed_deliberately(flaky):
+    """Review of issue 7, finding 9: `dlq-replay --parked` gives parked letters another chance;
+    one that fails again is parked again; one that cannot be replayed stays parked."""
+    from shared.handlers import replay_dead_letters
+    from tests.unit.test_retries_and_dead_letters import dead_letter_directly, effect_count
+
+    container, db = flaky
+    dead_letter_directly(3, "break", container)
+    replay_dead_letters(MEMORY)                          # fail again: parked
+    eventually(lambda: len(list_dead_letters(MEMORY, parked=True)) == 3)
+    publish(b"{oops", content_type="application/json", content_encoding="utf-8")
+    eventually(lambda: list_dead_letters(MEMORY))
+    replay_dead_letters(MEMORY)                          # undecodable: parked at once
+    assert len(list_dead_letters(MEMORY, parked=True)) == 4
+    Flaky.behaviour = "ok"                               # the cause is fixed
+    counts = replay_dead_letters(MEMORY, parked=True)
+    assert counts == {"replayed": 3, "parked": 0, "kept": 1}
+    eventually(lambda: effect_count(db) == 3)
+    [left] = list_dead_letters(MEMORY, parked=True)
+    assert left["raw_body"] == "{oops"
+    assert list_dead_letters(MEMORY) == []
+
+
+def test_dlq_replay_has_a_parked_option(capsys):
+    import pytest
+
+    from lisa.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["dlq-replay", "--help"])
+    assert done.value.code == 0 and "--parked" in capsys.readouterr().out
