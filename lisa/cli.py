@@ -39,6 +39,18 @@ def setup_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def check_lifetimes() -> None:
+    """Refuse to start with an absurd identity or token lifetime (ConfigurationError names the
+    variable and its bounds)."""
+    from services.gateway import auth
+
+    try:
+        config.identity_ttl_seconds()
+        auth.token_ttl_seconds()
+    except config.ConfigurationError as exc:
+        sys.exit(str(exc))
+
+
 def require_keys(names) -> None:
     """Refuse to start a distributed process without explicit keys: none has a default outside
     the embedded demo (ADR 12). One message naming every missing variable."""
@@ -111,6 +123,7 @@ def cmd_demo(args) -> None:
         sys.exit("make demo is the embedded mode; unset LISA_AMQP_URI or use `make run`.")
     keys_path = config.var_dir() / "keys.env"
     os.environ.update(local.demo_keys(config.var_dir()))   # the demo's own, never a default
+    check_lifetimes()
     migrate()
     made, antenna = seed_demo()
     classes = platform.service_classes()
@@ -150,6 +163,7 @@ def cmd_service(args) -> None:
     """Distributed: one service (plus its ops endpoints) in this process."""
     spec = platform.spec(args.name)
     require_keys([spec.name])
+    check_lifetimes()
     classes = [platform.service_class(spec.name)]
     if spec.ops:
         classes.append(spec.ops)
@@ -193,6 +207,7 @@ def cmd_run(args) -> None:
     restarted if it dies (as an orchestrator would: nameko stops a container that cannot reach
     the broker in the middle of a reply, and the outbox makes the restart lose nothing)."""
     require_keys(platform.names())
+    check_lifetimes()
     os.environ.setdefault("LISA_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//")
     os.environ.setdefault("LISA_DATABASE_URL", "postgresql://127.0.0.1:5432/lisa_{service}")
     migrate()

@@ -38,7 +38,8 @@ from shared.reference import partner_codes
 
 log = logging.getLogger(__name__)
 
-TOKEN_TTL = Setting("LISA_TOKEN_TTL_SECONDS", "28800", "lifetime of an API token")
+TOKEN_TTL = Setting("LISA_TOKEN_TTL_SECONDS", "28800", "lifetime of an API token (60 to "
+                    "604800)")
 TOKEN_RETENTION_DAYS = Setting("LISA_TOKEN_RETENTION_DAYS", "30", "days an expired or revoked "
                                "API token is kept (which token acted when) before pruning")
 LOGIN_MAX_FAILURES = Setting("LISA_LOGIN_MAX_FAILURES", "5", "failed logins for one username "
@@ -131,6 +132,14 @@ def create_user(session, username: str, password: str, role: str, organisation: 
     return user
 
 
+MAX_TOKEN_TTL_SECONDS = 7 * 24 * 3600
+
+
+def token_ttl_seconds() -> int:
+    """An API token's lifetime: from a minute to a week; anything else is refused at start."""
+    return TOKEN_TTL.bounded(60, MAX_TOKEN_TTL_SECONDS)
+
+
 # -- the login throttle ---------------------------------------------------------------------------
 
 def seconds_until_allowed(session, username: str, address: str, now: datetime,
@@ -199,7 +208,7 @@ def issue_token(database, username: str, password: str, address: str, now: datet
     new_hash = hash_password(password) if _hasher.check_needs_rehash(user.password_hash) \
         else None
     token = secrets.token_urlsafe(32)
-    expires = now + timedelta(seconds=TOKEN_TTL.integer())
+    expires = now + timedelta(seconds=token_ttl_seconds())
     with database.session() as session:
         session.add(ApiToken(token_hash=token_digest(token), user_id=user.id, created_at=now,
                              expires_at=expires, revoked=False))
