@@ -44,7 +44,8 @@ def planned_users() -> list[dict]:
         configure, write, read = topology.broker_permissions(spec.name, classes)
         plans.append({"service": spec.name, "user": parts.username, "password": parts.password,
                       "vhost": parts.path or "/", "configure": configure,
-                      "write": write, "read": read})
+                      "write": write, "read": read,
+                      "topics": topology.topic_permissions(spec.name, tuple(spec.publishes))})
     if problems:
         raise BrokerSetupError("; ".join(problems))
     return plans
@@ -64,6 +65,10 @@ def setup_users() -> list[str]:
             rabbitmqctl("add_user", plan["user"], stdin=plan["password"] + "\n")
         rabbitmqctl("set_permissions", "-p", plan["vhost"], plan["user"], plan["configure"],
                     plan["write"], plan["read"])
+        rabbitmqctl("clear_topic_permissions", "-p", plan["vhost"], plan["user"])
+        for exchange, write, read in plan["topics"]:
+            rabbitmqctl("set_topic_permissions", "-p", plan["vhost"], plan["user"], exchange,
+                        write, read)
     return [plan["user"] for plan in plans]
 
 
@@ -90,15 +95,22 @@ def setup_users_over_http(api_url: str, plans: list[dict],
                                        f"{exc}") from None
             time.sleep(2)
 
-    def put(path: str, body: dict) -> None:
-        response = session.put(f"{base}/{path}", json=body, timeout=10)
-        if response.status_code not in (201, 204):
-            raise BrokerSetupError(f"PUT {path.split('/')[0]}: {response.status_code} "
+    def call(method: str, path: str, body: dict | None = None,
+             ok: tuple[int, ...] = (201, 204)) -> None:
+        response = session.request(method, f"{base}/{path}", json=body, timeout=10)
+        if response.status_code not in ok:
+            raise BrokerSetupError(f"{method} {path.split('/')[0]}: {response.status_code} "
                                    f"{response.text[:200]}")
 
     for plan in plans:
         user, vhost = quote(plan["user"], safe=""), quote(plan["vhost"], safe="")
-        put(f"users/{user}", {"password": plan["password"], "tags": ""})
-        put(f"permissions/{vhost}/{user}", {"configure": plan["configure"],
-                                            "write": plan["write"], "read": plan["read"]})
+        call("PUT", f"users/{user}", {"password": plan["password"], "tags": ""})
+        call("PUT", f"permissions/{vhost}/{user}", {"configure": plan["configure"],
+                                                    "write": plan["write"],
+                                                    "read": plan["read"]})
+        # What rabbitmqctl's path does: the topic permissions replace the old ones (404: none).
+        call("DELETE", f"topic-permissions/{vhost}/{user}", ok=(204, 404))
+        for exchange, write, read in plan["topics"]:
+            call("PUT", f"topic-permissions/{vhost}/{user}",
+                 {"exchange": exchange, "write": write, "read": read})
     return [plan["user"] for plan in plans]

@@ -39,6 +39,18 @@ def setup_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def check_lifetimes() -> None:
+    """Refuse to start with an absurd identity or token lifetime (ConfigurationError names the
+    variable and its bounds)."""
+    from services.gateway import auth
+
+    try:
+        config.identity_ttl_seconds()
+        auth.token_ttl_seconds()
+    except config.ConfigurationError as exc:
+        sys.exit(str(exc))
+
+
 def require_keys(names) -> None:
     """Refuse to start a distributed process without explicit keys: none has a default outside
     the embedded demo (ADR 12). One message naming every missing variable."""
@@ -111,6 +123,7 @@ def cmd_demo(args) -> None:
         sys.exit("make demo is the embedded mode; unset LISA_AMQP_URI or use `make run`.")
     keys_path = config.var_dir() / "keys.env"
     os.environ.update(local.demo_keys(config.var_dir()))   # the demo's own, never a default
+    check_lifetimes()
     migrate()
     made, antenna = seed_demo()
     classes = platform.service_classes()
@@ -133,14 +146,32 @@ created now: {', '.join(made) or 'nothing (the demo data exists already)'}.
         run_containers(classes)
 
 
+def check_broker_user(name: str) -> bool:
+    """True if service `name` connects as its own broker user; else one loud warning line
+    (review of issue 7, finding 5): consumers then cannot tell who published an event."""
+    if config.broker_users_enforced(name):
+        return True
+    log.warning("SECURITY: %s connects to the broker as %r, not as its own user %r: broker "
+                "users are NOT enforced and anyone who reaches the broker can publish its "
+                "events (run `python -m lisa.cli broker-setup` and set %s; ADR 11)",
+                name, config.amqp_user(config.amqp_uri(name)), config.broker_user(name),
+                config.SERVICE_AMQP_URI.name(name))
+    return False
+
+
 def cmd_service(args) -> None:
     """Distributed: one service (plus its ops endpoints) in this process."""
     spec = platform.spec(args.name)
     require_keys([spec.name])
+    check_lifetimes()
     classes = [platform.service_class(spec.name)]
     if spec.ops:
         classes.append(spec.ops)
     port = platform.port(spec)
+    if check_broker_user(spec.name):
+        from shared.rpc import expect_declared_topology
+
+        expect_declared_topology()   # migrate declared it; this user may not
     log.info("starting %s (http %s:%s, broker %s as %s)", spec.name, config.http_host(), port,
              config.amqp_uri(spec.name).split("@")[-1],
              config.amqp_user(config.amqp_uri(spec.name)))
@@ -174,6 +205,29 @@ def replica_port(name: str, replica: int) -> int:
 REPLICA_PORT_STEP = 100
 
 
+def child_env(name: str, environ: dict) -> dict:
+    """The environment of the process running service `name` under `make run`: the parent's
+    minus every secret that is not this service's own (review of issue 7, finding 4): other
+    services' signing keys, broker URIs (passwords) and database URLs, the operator's broker
+    URI (replaced by the service's own, when it has one), and the encryption keys unless its
+    spec seals content. Public keys and the audience are for everyone."""
+    names = platform.names()
+    foreign = {variable for other in names for variable in (
+        config.signing_key_variable(other), config.SERVICE_AMQP_URI.name(other),
+        config.SERVICE_DATABASE_URL.name(other))}
+    foreign.add(config.ENCRYPTION_KEYS_VARIABLE)
+    own = [config.signing_key_variable(name), config.SERVICE_AMQP_URI.name(name),
+           config.SERVICE_DATABASE_URL.name(name)]
+    if platform.spec(name).seals_content:
+        own.append(config.ENCRYPTION_KEYS_VARIABLE)
+    env = {key: value for key, value in environ.items() if key not in foreign}
+    env.update({key: environ[key] for key in own if key in environ})
+    own_uri = environ.get(config.SERVICE_AMQP_URI.name(name))
+    if own_uri:
+        env[config.AMQP_URI.variable] = own_uri   # not the operator's
+    return env
+
+
 def cmd_run(args) -> None:
     """Distributed on this machine: migrations first, then one process per service replica
     (`--replicas incidents=2,tags=2` or LISA_REPLICAS; the replicas of a service share its
@@ -185,13 +239,14 @@ def cmd_run(args) -> None:
     except ValueError as exc:
         sys.exit(f"lisa run: {exc}")
     require_keys(platform.names())
+    check_lifetimes()
     os.environ.setdefault("LISA_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//")
     os.environ.setdefault("LISA_DATABASE_URL", "postgresql://127.0.0.1:5432/lisa_{service}")
     migrate()
 
     def start(name, replica):
         variable = platform.port_variable(platform.spec(name))
-        env = {**os.environ, variable: str(replica_port(name, replica))}
+        env = {**child_env(name, dict(os.environ)), variable: str(replica_port(name, replica))}
         return subprocess.Popen([sys.executable, "-m", "lisa.cli", "service", name], env=env)
 
     processes = {(name, replica): start(name, replica) for name in platform.names()
@@ -266,9 +321,9 @@ def cmd_dlq_replay(args) -> None:
     from shared.handlers import replay_dead_letters
 
     counts = replay_dead_letters(config.amqp_uri(), consumer=args.consumer,
-                                 event_id=args.event_id, limit=args.limit)
+                                 event_id=args.event_id, limit=args.limit, parked=args.parked)
     print(f"replayed {counts['replayed']}, parked {counts['parked']}, "
-          f"left {counts['kept']} dead letters")
+          f"left {counts['kept']} {'parked' if args.parked else 'dead'} letters")
 
 
 def cmd_prometheus_config(args) -> None:
@@ -396,6 +451,9 @@ def main(argv=None) -> None:
     replay.add_argument("--consumer", help="only this consumer's, e.g. tags.on_incident_reported")
     replay.add_argument("--event-id", help="only this event's")
     replay.add_argument("--limit", type=int)
+    replay.add_argument("--parked", action="store_true",
+                        help="replay parked letters (deliberately: they failed after a replay "
+                             "already); one that fails again is parked again")
     replay.set_defaults(func=cmd_dlq_replay)
     commands.add_parser("keys", help="print a complete env file of fresh keys").set_defaults(
         func=cmd_keys)

@@ -51,6 +51,14 @@ class Setting:
     def integer(self, service: str | None = None) -> int:
         return self._parsed(int, "a whole number", service)
 
+    def bounded(self, low: int, high: int, service: str | None = None) -> int:
+        """A whole number from `low` to `high`: a setting outside them is refused, not used."""
+        value = self.integer(service)
+        if not low <= value <= high:
+            raise ConfigurationError(f"{self.name(service)} must be from {low} to {high}, "
+                                     f"not {value}.")
+        return value
+
     def number(self, service: str | None = None) -> float:
         return self._parsed(float, "a number", service)
 
@@ -255,7 +263,8 @@ PUBLIC_KEYS = Setting("LISA_IDENTITY_PUBLIC_KEYS", None,
                       "issuer:base64key,... every process verifies identities with; required")
 AUDIENCE = Setting("LISA_IDENTITY_AUDIENCE", None, "names the deployment in every identity "
                    "(default: lisa:<LISA_ANTENNA_ID>)")
-IDENTITY_TTL = Setting("LISA_IDENTITY_TTL_SECONDS", "300", "lifetime of a minted identity")
+IDENTITY_TTL = Setting("LISA_IDENTITY_TTL_SECONDS", "300", "lifetime of a minted identity "
+                       "(1 to 3600)")
 ENCRYPTION_KEYS = Setting("LISA_ENCRYPTION_KEYS", None, "Fernet keys for personal content at "
                           "rest; required by a service that seals content")
 
@@ -283,9 +292,13 @@ def identity_audience() -> str:
     return AUDIENCE.text() or f"lisa:{antenna_id()}"
 
 
+MAX_IDENTITY_TTL_SECONDS = 3600
+
+
 def identity_ttl_seconds() -> int:
-    """How long a minted identity is valid: one call chain, not a session."""
-    return IDENTITY_TTL.integer()
+    """How long a minted identity is valid: one call chain, not a session; at most an hour
+    (a longer one would make a header captured from the bus a credential)."""
+    return IDENTITY_TTL.bounded(1, MAX_IDENTITY_TTL_SECONDS)
 
 
 def encryption_keys() -> list[str]:

@@ -6,6 +6,7 @@ import logging
 from nameko.timer import timer
 
 from services.tags import schemas, use_cases, views
+from services.tags.domain import GRAFFITI
 from services.tags.models import metadata
 from shared.config import Setting
 from shared.db import Database
@@ -39,7 +40,6 @@ DEACTIVATE = schemas.DeactivateSchema()
 ABSENCE = schemas.AbsenceSchema()
 ACCESS_LOG_QUERY = schemas.OwnerContactAccessQuerySchema()
 ACCESS_LOG = schemas.OwnerContactAccessPageSchema()
-GRAFFITI = "graffiti"
 
 
 class TagsService:

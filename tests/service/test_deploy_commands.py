@@ -46,7 +46,8 @@ class FakeManagementApi:
         if request.method == "GET" and request.path == "/api/overview":
             return Response("{}", mimetype="application/json")(environ, start_response)
         raw_path = environ.get("REQUEST_URI") or environ.get("RAW_URI") or request.path
-        self.calls.append((request.method, raw_path, json.loads(request.data)))
+        self.calls.append((request.method, raw_path,
+                           json.loads(request.data) if request.data else None))
         return Response("", status=201 if request.path.startswith("/api/users") else 204)(
             environ, start_response)
 
@@ -75,9 +76,17 @@ def test_broker_setup_over_the_management_api_creates_each_user_with_its_permiss
                 in api.calls
             assert ("PUT", f"/api/permissions/%2F/{user}",
                     {"configure": configure, "write": write, "read": read}) in api.calls
-        # idempotent: a second run sets the same again
-        broker.setup_users()
-        assert len(api.calls) == 4 * len(users)
+            # the topic permissions too, after clearing the old ones (as rabbitmqctl's path)
+            topics = topology.topic_permissions(spec.name, tuple(spec.publishes))
+            assert topics
+            assert ("DELETE", f"/api/topic-permissions/%2F/{user}", None) in api.calls
+            for exchange, topic_write, topic_read in topics:
+                assert ("PUT", f"/api/topic-permissions/%2F/{user}",
+                        {"exchange": exchange, "write": topic_write, "read": topic_read}) \
+                    in api.calls
+        calls = len(api.calls)
+        broker.setup_users()                  # idempotent: a second run sets the same again
+        assert api.calls[calls:] == api.calls[:calls]
     finally:
         api.server.shutdown()
 
