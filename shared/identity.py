@@ -38,6 +38,7 @@ MAX_TOKEN_CHARS = 4096   # judged before parsing: a header is not a place for me
 ROLES = (
     "desk", "warden", "street_worker", "mediator", "police", "tags", "coordinator", "auditor",
     "admin", SERVICE,
+    "techno_adviser",   # technoprevention adviser (home-security visits), issue 11
 )
 
 
