@@ -70,6 +70,7 @@ def _move(session: Session, lifecycle: state_machine.Lifecycle, kind: str, recor
 
 def _begin(session: Session, lifecycle: state_machine.Lifecycle, kind: str, record: Any,
            first: str, by: Identity, at: datetime) -> None:
+    record.status = first   # the row needs it; begin() writes its first history line
     session.add(record)
     session.flush()
     state_machine.begin(lifecycle, record, first, by=by, at=at,
