@@ -169,6 +169,9 @@ def reach_step(uow: UnitOfWork, identity: Identity, number: object, data: Mappin
     it to this caller): sent by this organisation, about a person, followed up by the
     receiver."""
     record = accompaniment_to_act_on(uow, identity, number, "step", now)
+    if data["step"] == domain.ORIENTED and data.get("referral_id") is None:
+        raise ValidationFailed("Oriented needs the referral that oriented the person.",
+                               {"referral_id": ["Required for 'oriented'."]})
     try:
         domain.check_step(record.status, data["step"], data.get("referral_id"))
     except domain.RuleViolation as exc:
