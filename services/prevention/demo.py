@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from services.prevention import domain, use_cases
 from services.prevention.models import OutingTally
 from shared.db import Database
+from shared.geo import neighbourhood_named
 from shared.identity import Identity
 from shared.spec import DemoContext
 from shared.unit_of_work import UnitOfWork
@@ -36,10 +37,11 @@ def seed_demo(database: Database, context: DemoContext) -> str | None:
     def who(user: str, role: str, organisation: str) -> Identity:
         return Identity(user, role, organisation, (antenna,))
 
-    def run(command: Callable[..., dict[str, Any]], at: datetime, *args: Any) -> dict[str, Any]:
+    def run(command: Callable[..., dict[str, Any]], at: datetime, *args: Any,
+            **kwargs: Any) -> dict[str, Any]:
         uow: UnitOfWork
         with database.unit_of_work() as uow:
-            return command(uow, *args, at)
+            return command(uow, *args, at, **kwargs)
 
     workers = [(who(user, "street_worker", "street_work"), place)
                for user, place in STREET_WORKERS]
@@ -125,21 +127,24 @@ def seed_demo(database: Database, context: DemoContext) -> str | None:
 
     # neighbour mediation: the demo's neighbour-conflict incidents, and walk-ins
     incidents = context.handed_on.get("incidents", ())
-    conflicts = [i for i in incidents if i.get("category_code") == "neighbour_conflict"]
-    burglaries = [i for i in incidents if i.get("category_code") == "burglary"]
+    conflicts = [i for i in incidents
+                 if use_cases.category_of(i) == use_cases.NEIGHBOUR_CONFLICT]
+    burglaries = [i for i in incidents if use_cases.category_of(i) == use_cases.BURGLARY]
     for n in range(18):
         at = start + timedelta(days=n * 19 + 3, hours=10)
         incident = conflicts[n] if n < len(conflicts) else None
-        if incident is not None:
-            at = min(at, incident["reported_at"] + timedelta(days=1))
+        if incident is not None:   # the day after it was reported
+            at = incident["reported_at"] + timedelta(days=1)
         if at >= now - timedelta(days=1):
             continue
-        place = (incident or {}).get("location", {}).get("neighbourhood") or \
-            rng.choice(NEIGHBOURHOODS)
+        place = neighbourhood_named((incident or {}).get("location", {}).get(
+            "neighbourhood")) or rng.choice(NEIGHBOURHOODS)
         case = run(use_cases.open_mediation, at, mediator, {
-            "subject": rng.choice(domain.MEDIATION_SUBJECTS[:5]), "neighbourhood": place,
-            "parties": 2, "incident_id": incident and incident["id"],
-            "summary": "Différend entre voisins; les deux parties acceptent une rencontre."})
+                       "subject": rng.choice(domain.MEDIATION_SUBJECTS[:5]),
+                       "neighbourhood": place, "parties": 2,
+                       "incident_id": incident and incident["id"],
+                       "summary": "Différend entre voisins; les deux parties acceptent une "
+                                  "rencontre."}, incident=incident)
         counts["mediations"] += 1
         for _ in range(rng.randint(1, 3)):
             at += timedelta(days=rng.randint(5, 12))
@@ -158,12 +163,12 @@ def seed_demo(database: Database, context: DemoContext) -> str | None:
     for n in range(24):
         burglary = burglaries[n] if n < len(burglaries) else None
         at = start + timedelta(days=n * 15 + 2, hours=9)
-        if burglary is not None:
-            at = min(at, burglary["reported_at"])
+        if burglary is not None:   # booked at the desk as the burglary is reported
+            at = burglary["reported_at"] + timedelta(minutes=20)
         if at >= now - timedelta(days=1):
             continue
-        place = (burglary or {}).get("location", {}).get("neighbourhood") or \
-            rng.choice(NEIGHBOURHOODS)
+        place = neighbourhood_named((burglary or {}).get("location", {}).get(
+            "neighbourhood")) or rng.choice(NEIGHBOURHOODS)
         visit = run(use_cases.book_visit, at, desk if burglary or n % 2 else adviser, {
             "origin": "burglary_incident" if burglary else "desk_request",
             "incident_id": burglary and burglary["id"], "neighbourhood": place,
@@ -171,7 +176,7 @@ def seed_demo(database: Database, context: DemoContext) -> str | None:
             "address": (burglary or {}).get("location", {}).get("address") or
             f"Rue de la Tulipe {n + 2}, 1050 Ixelles",
             "contact": f"+32 2 555 {10 + n:02d} {20 + n:02d}",
-            "planned_for": (at + timedelta(days=6)).date()})
+            "planned_for": (at + timedelta(days=6)).date()}, incident=burglary)
         counts["visits"] += 1
         at += timedelta(days=6)
         if at < now:

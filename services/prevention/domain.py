@@ -57,6 +57,9 @@ MEDIATION = Lifecycle(
     stamps={M_CLOSED: ("closed_at",)},
     touched="updated_at",
 )
+# What a case opened from a neighbour-conflict incident is about until the mediator meets the
+# parties: the incident names the category, not the subject.
+INCIDENT_SUBJECT = "other"
 MEDIATION_OUTCOMES = ("agreement", "partial_agreement", "no_agreement", "referred_to_court",
                       "withdrawn")
 AGREEMENT = "agreement"

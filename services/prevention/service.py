@@ -6,6 +6,7 @@ from services.prevention.models import metadata
 from shared.db import Database
 from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import Forbidden, NotFound, validated
+from shared.handlers import DeadLetters, Rejected, idempotent_handler
 from shared.ops import ops_service
 from shared.rpc import ServiceClient, deadline, rpc
 
@@ -48,6 +49,8 @@ class PreventionService:
     clock = Clock()
     metrics = EntrypointMetrics()
     referrals = ServiceClient("referrals")
+    incidents = ServiceClient("incidents")
+    dead_letters = DeadLetters()
 
     def _command(self, authorise, schema, payload, command):
         identity = self.caller.current
@@ -173,9 +176,48 @@ class PreventionService:
             LOG_QUERY, query, views.access_log_page))
 
     # -- mediation -------------------------------------------------------------------------------
+    def _with_incident(self, authorise, schema, payload, command):
+        """A command that may name an incident: authorised and validated first, then the
+        incident read from its owner (no transaction open), then the command."""
+        identity = self.caller.current
+        with self.db.unit_of_work() as uow:
+            authorise(uow, identity, self.clock())
+            data = validated(schema, payload)
+        incident = self._incident(data.get("incident_id"))
+        with self.db.unit_of_work() as uow:
+            return command(uow, identity, data, self.clock(), incident)
+
+    def _incident(self, incident_id):
+        """The incident as the incidents service has it, read with this service's own identity
+        (it reads places, never the citizen); None if there is no such incident."""
+        if incident_id is None:
+            return None
+        self.caller.act_as_service()
+        try:
+            with deadline():
+                return self.incidents.get(incident_id)
+        except (NotFound, Forbidden):
+            return None
+
+    # -- incidents' events -----------------------------------------------------------------------
+    @idempotent_handler("incidents", "incident_reported")
+    def on_incident_reported(self, event):
+        """A neighbour conflict opens a case for its mediation service. The event only says so:
+        the incident is read from its owner, and must be what the event claims."""
+        if event.payload["category"] != use_cases.NEIGHBOUR_CONFLICT:
+            return None
+        incident = self._incident(event.payload["incident_id"])
+        if incident is None or incident["antenna_id"] != event.antenna_id or \
+                incident["ticket"] != event.payload["ticket"] or \
+                use_cases.category_of(incident) != use_cases.NEIGHBOUR_CONFLICT:
+            raise Rejected(f"incident {event.payload['incident_id']} is not a neighbour "
+                           f"conflict {event.payload['ticket']} of {event.antenna_id!r}")
+        return lambda uow: use_cases.open_mediation_for_incident(uow, incident, self.clock())
+
+    # -- mediation -------------------------------------------------------------------------------
     @rpc
     def open_mediation(self, payload):
-        return MEDIATION.dump(self._command(
+        return MEDIATION.dump(self._with_incident(
             lambda uow, i, now: use_cases.authorise_mediation(uow, i, "open", now),
             MEDIATION_IN, payload, use_cases.open_mediation))
 
@@ -207,8 +249,8 @@ class PreventionService:
     # -- technoprevention ------------------------------------------------------------------------
     @rpc
     def book_visit(self, payload):
-        return VISIT.dump(self._command(use_cases.authorise_booking, BOOK, payload,
-                                        use_cases.book_visit))
+        return VISIT.dump(self._with_incident(use_cases.authorise_booking, BOOK, payload,
+                                              use_cases.book_visit))
 
     @rpc
     def list_visits(self, query):

@@ -33,6 +33,7 @@ from shared.unit_of_work import UnitOfWork
 View = dict[str, Any]
 SERVICE_NAME = "prevention"
 TECHNOPREVENTION = "technoprevention"   # the partner that makes the visits
+NEIGHBOUR_CONFLICT, BURGLARY = "neighbour_conflict", "burglary"   # incident categories
 
 
 def _rule(exc: domain.RuleViolation, field: str) -> ValidationFailed:
@@ -303,15 +304,37 @@ def authorise_mediation(uow: UnitOfWork, identity: Identity, action: str,
     views.authorise(uow, identity, policy.may_mediate(identity.role), "mediation", action, now)
 
 
+def check_incident(incident: Mapping[str, Any] | None, data: Mapping[str, Any],
+                   category: str, antenna: str) -> None:
+    """An incident a command names is one the incidents service showed us, of this antenna and
+    of the category that leads here; otherwise the field is wrong (422)."""
+    if data.get("incident_id") is None:
+        return
+    if incident is None or incident.get("id") != data["incident_id"] or \
+            incident.get("antenna_id") != antenna or category_of(incident) != category:
+        raise ValidationFailed("No such incident to follow.", {
+            "incident_id": [f"An incident of category {category} of this antenna."]})
+
+
+def category_of(incident: Mapping[str, Any]) -> str | None:
+    """The incident's sub-category, as the incidents API names it (or its own views do)."""
+    return incident.get("category") or incident.get("category_code")
+
+
+def _follows_incident(session: Session, incident_id: int | None) -> bool:
+    return incident_id is not None and session.scalar(
+        select(MediationCase.id).where(MediationCase.incident_id == incident_id)) is not None
+
+
 def open_mediation(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any],
-                   now: datetime) -> View:
+                   now: datetime, incident: Mapping[str, Any] | None = None) -> View:
     """A case of the caller's mediation service; each party gets a random key (ADR 26). From a
-    neighbour-conflict incident (its id, as the incidents service confirmed it) or not."""
+    neighbour-conflict incident (as the incidents service showed it: `incident`) or not."""
     authorise_mediation(uow, identity, "open", now)
     antenna = identity.acting_antenna()
     neighbourhood = _neighbourhood(data["neighbourhood"])
-    if data.get("incident_id") is not None and uow.session.scalar(
-            select(MediationCase).where(MediationCase.incident_id == data["incident_id"])):
+    check_incident(incident, data, NEIGHBOUR_CONFLICT, antenna)
+    if _follows_incident(uow.session, data.get("incident_id")):
         raise ValidationFailed("A mediation case follows that incident already.",
                                {"incident_id": ["Already followed."]})
     at = _day(data, now)
@@ -323,6 +346,24 @@ def open_mediation(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any],
                          summary_sealed=seal(data.get("summary")))
     _begin(uow.session, domain.MEDIATION, "mediation", case, domain.M_OPEN, identity, at)
     return _mediation_done(uow, identity, case, now, "open mediation case")
+
+
+def open_mediation_for_incident(uow: UnitOfWork, incident: Mapping[str, Any],
+                                now: datetime) -> None:
+    """A neighbour-conflict incident reported (as the incidents service has it): a case opens
+    for its responsible mediation service, parties to be met (two keys ready). Nothing if a
+    case follows it already (a mediator opened one, or the event came twice)."""
+    if _follows_incident(uow.session, incident["id"]):
+        return
+    platform = Identity.for_service(SERVICE_NAME, (incident["antenna_id"],))
+    place = (incident.get("location") or {}).get("neighbourhood")
+    case = MediationCase(antenna_id=incident["antenna_id"], organisation=incident["partner"],
+                         subject=domain.INCIDENT_SUBJECT,
+                         neighbourhood=neighbourhood_named(place) or place or "unknown",
+                         incident_id=incident["id"],
+                         party_keys=",".join(domain.new_key("MP") for _ in range(2)),
+                         opened_by=platform.user, opened_at=now, updated_at=now)
+    _begin(uow.session, domain.MEDIATION, "mediation", case, domain.M_OPEN, platform, now)
 
 
 def _mediation_done(uow: UnitOfWork, identity: Identity, case: MediationCase, now: datetime,
@@ -388,7 +429,7 @@ def authorise_booking(uow: UnitOfWork, identity: Identity, now: datetime) -> Non
 
 
 def book_visit(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any],
-               now: datetime) -> View:
+               now: datetime, incident: Mapping[str, Any] | None = None) -> View:
     """Booked by the desk (a citizen's request at the counter, or after a burglary) or by an
     adviser; made by the technoprevention team. The desk gets the booking's number and date,
     never the household's file."""
@@ -398,6 +439,11 @@ def book_visit(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any],
     if data["origin"] == "burglary_incident" and data.get("incident_id") is None:
         raise ValidationFailed("A visit after a burglary names its incident.",
                                {"incident_id": ["Required for a burglary incident."]})
+    if data["origin"] == "burglary_incident":
+        check_incident(incident, data, BURGLARY, antenna)
+    elif data.get("incident_id") is not None:
+        raise ValidationFailed("Only a visit after a burglary names an incident.",
+                               {"incident_id": ["Only with origin burglary_incident."]})
     if data["planned_for"] < now.date():
         raise ValidationFailed("A visit is booked for today or later.",
                                {"planned_for": ["In the past."]})

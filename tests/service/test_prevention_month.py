@@ -108,6 +108,11 @@ VISITS = [  # (booked by, origin, housing, report or None (cancelled))
     ("techno", "own_initiative", "shop", (["alarm", "door_lock"], False)),
     ("techno", "desk_request", "house", None),
 ]
+BURGLARY = {"category": "burglary", "description": "Cambriolage par la porte arrière.",
+            "channel": "desk",
+            "location": {"address": "Rue du Viaduc 99, 1050 Ixelles", "lat": 50.8335,
+                         "lon": 4.3712, "neighbourhood": "Flagey"},
+            "reporter": None}
 EXPECTED_EVENTS = (len(OUTINGS) + len(ACCOMPANIMENTS)
                    + sum(len(steps) for _, _, steps, _ in ACCOMPANIMENTS)
                    + sum(1 for *_, close in ACCOMPANIMENTS if close)
@@ -163,9 +168,10 @@ def drive(api):
         if outcome:
             post(api, "mediator", f"/api/v1/mediation/cases/{case['id']}/close",
                  {"outcome": outcome, "day": day(closed)})
+    burglary = post(api, "desk", "/api/v1/incidents", BURGLARY)["incident"]["id"]
     for n, (user, origin, housing, report) in enumerate(VISITS):
         booked = post(api, user, "/api/v1/technoprevention/visits", {
-            "origin": origin, "incident_id": 4242 if origin == "burglary_incident" else None,
+            "origin": origin, "incident_id": burglary if origin == "burglary_incident" else None,
             "neighbourhood": "Flagey", "housing": housing,
             "address": secret(f"Rue du Viaduc {100 + n}, 1050 Ixelles"),
             "contact": secret(f"+32 2 640 {10 + n} 77"), "planned_for": TODAY.isoformat()})
