@@ -349,3 +349,59 @@ def test_moves_the_lifecycle_does_not_allow_are_409(api):
     assert api.call("POST", f"{visit}/report", "techno", json=REPORT).status_code == 200
     assert api.call("POST", f"{visit}/report", "techno", json=REPORT).status_code == 409
     assert api.call("POST", f"{visit}/cancel", "techno", json={}).status_code == 409
+
+
+NEIGHBOUR_CONFLICT = {"category": "neighbour_conflict",
+                      "description": "Disputes répétées au sujet d'une haie mitoyenne.",
+                      "channel": "desk",
+                      "location": {"address": "Rue Keyenveld 40, 1050 Ixelles", "lat": 50.8349,
+                                   "lon": 4.3627, "neighbourhood": "Matonge"},
+                      "reporter": {"name": "M. Peeters", "phone": "+32 2 512 00 11",
+                                   "may_contact": True, "share_with_police": False}}
+BURGLARY = {**NEIGHBOUR_CONFLICT, "category": "burglary",
+            "description": "Cambriolage par la fenêtre de la cuisine.", "reporter": None}
+
+
+def report(api, body):
+    response = api.call("POST", "/api/v1/incidents", "desk", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["incident"]
+
+
+def test_a_neighbour_conflict_reported_opens_a_mediation_case(api):
+    from tests.conftest import eventually
+
+    incident = report(api, NEIGHBOUR_CONFLICT)
+
+    def opened():
+        items = api.call("GET", "/api/v1/mediation/cases?limit=500", "mediator").json()["items"]
+        return [case for case in items if case["incident_id"] == incident["id"]]
+
+    case = eventually(opened, timeout=20)[0]
+    assert (case["organisation"], case["neighbourhood"], case["status"]) == \
+        ("social_mediation", "Matonge", "open")
+    assert len(case["party_keys"]) == 2 and "Peeters" not in str(case)
+    # a mediator opening one for the same incident is told it is followed already
+    again = api.call("POST", "/api/v1/mediation/cases", "mediator",
+                     json={**MEDIATION, "incident_id": incident["id"]})
+    assert again.status_code == 422 and "incident_id" in again.json()["error"]["fields"]
+
+
+def test_commands_believe_an_incident_only_as_the_incidents_service_shows_it(api):
+    burglary = report(api, BURGLARY)
+    graffiti_like = report(api, {**NEIGHBOUR_CONFLICT, "category": "noise"})
+    for body in ({**MEDIATION, "incident_id": burglary["id"]},       # wrong category
+                 {**MEDIATION, "incident_id": 999999}):              # no such incident
+        refused = api.call("POST", "/api/v1/mediation/cases", "mediator", json=body)
+        assert refused.status_code == 422 and "incident_id" in refused.json()["error"]["fields"]
+    visit = {**VISIT, "origin": "burglary_incident"}
+    for incident_id in (graffiti_like["id"], 999999):
+        refused = api.call("POST", "/api/v1/technoprevention/visits", "desk",
+                           json={**visit, "incident_id": incident_id})
+        assert refused.status_code == 422
+    booked = api.call("POST", "/api/v1/technoprevention/visits", "desk",
+                      json={**visit, "incident_id": burglary["id"]})
+    assert booked.status_code == 201 and booked.json()["incident_id"] == burglary["id"]
+    assert booked.json().get("address") is None      # the desk does not read the file
+    full = api.call("GET", f"/api/v1/technoprevention/visits/{booked.json()['id']}", "techno")
+    assert full.json()["address"] == VISIT["address"]
