@@ -1,7 +1,7 @@
 """Authorisation comes before validation, on every RPC of incidents, tags, referrals and
 prevention: a caller who may not do something at all is told 403, one who may not see the
-resource 404, whatever the body says; a 422 (which teaches what a valid request looks like) only for those who may.
-One platform for the module."""
+resource 404, whatever the body says; a 422 (which teaches what a valid request looks like) only
+for those who may. One platform for the module."""
 import pytest
 
 from tests.service.test_gateway_embedded import GRAFFITI
