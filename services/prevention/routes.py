@@ -17,7 +17,7 @@ class StreetWorkRoutes:
         return self.prevention.log_outing(read_json(request))
 
     @api("GET", "/api/v1/street-work/outings", summary="Own organisation's outings (logged)",
-         tag=TAG, query=schemas.ListQuerySchema, response=schemas.TallyPageSchema)
+         tag=TAG, query=schemas.PreventionListQuerySchema, response=schemas.TallyPageSchema)
     def list_outings(self, request, identity):
         return self.prevention.list_outings(query_args(request))
 
@@ -30,7 +30,7 @@ class StreetWorkRoutes:
 
     @api("GET", "/api/v1/street-work/accompaniments",
          summary="Own organisation's accompaniments (logged)", tag=TAG,
-         query=schemas.ListQuerySchema, response=schemas.AccompanimentPageSchema)
+         query=schemas.PreventionListQuerySchema, response=schemas.AccompanimentPageSchema)
     def list_accompaniments(self, request, identity):
         return self.prevention.list_accompaniments(query_args(request))
 
@@ -42,7 +42,7 @@ class StreetWorkRoutes:
 
     @api("POST", "/api/v1/street-work/accompaniments/<int:number>/steps",
          summary="A step reached (first contact, trust, oriented, structuring activity)",
-         tag=TAG, request=schemas.StepSchema, response=schemas.AccompanimentSchema)
+         tag=TAG, request=schemas.AccompanimentStepSchema, response=schemas.AccompanimentSchema)
     def reach_step(self, request, identity, number):
         return self.prevention.reach_step(number, read_json(request))
 
@@ -61,7 +61,7 @@ class StreetWorkRoutes:
 
     @api("GET", "/api/v1/street-work/concertations",
          summary="Concertations the caller's organisation took part in", tag=TAG,
-         query=schemas.ListQuerySchema, response=schemas.ConcertationPageSchema)
+         query=schemas.PreventionListQuerySchema, response=schemas.ConcertationPageSchema)
     def list_concertations(self, request, identity):
         return self.prevention.list_concertations(query_args(request))
 
@@ -79,19 +79,20 @@ class StreetWorkRoutes:
 
     @api("GET", "/api/v1/street-work/policy-notes",
          summary="Policy notes (own organisation's; the coordinator all)", tag=TAG,
-         query=schemas.ListQuerySchema, response=schemas.PolicyNotePageSchema)
+         query=schemas.PreventionListQuerySchema, response=schemas.PolicyNotePageSchema)
     def list_policy_notes(self, request, identity):
         return self.prevention.list_policy_notes(query_args(request))
 
     @api("GET", "/api/v1/street-work/figures",
          summary="Aggregated monthly figures (own organisation; the coordinator all)",
-         tag=TAG, query=schemas.FiguresQuerySchema, response=schemas.FiguresSchema)
+         tag=TAG, query=schemas.PreventionFiguresQuerySchema,
+         response=schemas.PreventionFiguresSchema)
     def figures(self, request, identity):
         return self.prevention.figures(query_args(request))
 
     @api("GET", "/api/v1/street-work/access-log",
          summary="Access log of prevention records (auditor)", tag=TAG,
-         query=schemas.AccessLogQuerySchema, response=schemas.AccessLogPageSchema)
+         query=schemas.PreventionAccessLogQuerySchema, response=schemas.AccessLogPageSchema)
     def access_log(self, request, identity):
         return self.prevention.access_log(query_args(request))
 
@@ -107,7 +108,7 @@ class MediationRoutes:
         return self.prevention.open_mediation(read_json(request))
 
     @api("GET", "/api/v1/mediation/cases", summary="The mediation service's cases (logged)",
-         tag=TAG, query=schemas.ListQuerySchema, response=schemas.MediationCasePageSchema)
+         tag=TAG, query=schemas.PreventionListQuerySchema, response=schemas.MediationCasePageSchema)
     def list_mediations(self, request, identity):
         return self.prevention.list_mediations(query_args(request))
 
@@ -140,7 +141,7 @@ class TechnopreventionRoutes:
         return self.prevention.book_visit(read_json(request))
 
     @api("GET", "/api/v1/technoprevention/visits", summary="The advisers' visits (logged)",
-         tag=TAG, query=schemas.ListQuerySchema, response=schemas.VisitPageSchema)
+         tag=TAG, query=schemas.PreventionListQuerySchema, response=schemas.VisitPageSchema)
     def list_visits(self, request, identity):
         return self.prevention.list_visits(query_args(request))
 

@@ -37,7 +37,7 @@ class OpenAccompanimentSchema(Schema):
     day = _day("When the follow-up began (default today).")
 
 
-class StepSchema(Schema):
+class AccompanimentStepSchema(Schema):
     step = fields.String(required=True, validate=validate.OneOf(domain.STEPS))
     referral_id = RecordId(load_default=None, allow_none=True, metadata={
         "description": "For 'oriented': the referral the team sent (referrals service)."})
@@ -118,15 +118,15 @@ class CancelVisitSchema(Schema):
     pass
 
 
-class ListQuerySchema(PageQuerySchema):
+class PreventionListQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.Length(max=40))
 
 
-class FiguresQuerySchema(Schema):
+class PreventionFiguresQuerySchema(Schema):
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
 
 
-class AccessLogQuerySchema(PageQuerySchema):
+class PreventionAccessLogQuerySchema(PageQuerySchema):
     record_kind = fields.String(validate=validate.OneOf(
         ("accompaniment", "tally", "concertation", "mediation", "visit", "policy_note")))
     record_id = RecordId()
@@ -135,7 +135,7 @@ class AccessLogQuerySchema(PageQuerySchema):
 
 # -- outputs ----------------------------------------------------------------------------------
 
-class HistoryEntrySchema(Schema):
+class PreventionHistoryEntrySchema(Schema):
     from_status = fields.String(required=True, allow_none=True)
     to_status = fields.String(required=True)
     actor = fields.String(required=True)
@@ -173,7 +173,7 @@ class AccompanimentSchema(Schema):
     referral_ids = fields.List(fields.Integer(), required=True)
     notes = fields.String(allow_none=True, metadata={"description": "In the view of one "
                                                                     "accompaniment (logged)."})
-    history = fields.List(fields.Nested(HistoryEntrySchema))
+    history = fields.List(fields.Nested(PreventionHistoryEntrySchema))
 
 
 AccompanimentPageSchema = page_schema("AccompanimentPageSchema", AccompanimentSchema)
@@ -228,7 +228,7 @@ class MediationCaseSchema(Schema):
     session_count = fields.Integer(required=True)
     summary = fields.String(allow_none=True)
     sessions = fields.List(fields.Nested(MediationSessionViewSchema))
-    history = fields.List(fields.Nested(HistoryEntrySchema))
+    history = fields.List(fields.Nested(PreventionHistoryEntrySchema))
 
 
 MediationCasePageSchema = page_schema("MediationCasePageSchema", MediationCaseSchema)
@@ -249,13 +249,13 @@ class VisitViewSchema(Schema):
     address = fields.String(allow_none=True)
     contact = fields.String(allow_none=True)
     report = fields.String(allow_none=True)
-    history = fields.List(fields.Nested(HistoryEntrySchema))
+    history = fields.List(fields.Nested(PreventionHistoryEntrySchema))
 
 
 VisitPageSchema = page_schema("VisitPageSchema", VisitViewSchema)
 
 
-class MonthFiguresSchema(Schema):
+class PreventionMonthFiguresSchema(Schema):
     month = fields.String(required=True)
     outings = fields.Integer(required=True)
     contacts = fields.Integer(required=True)
@@ -266,17 +266,17 @@ class MonthFiguresSchema(Schema):
     visits_done = fields.Integer(required=True)
 
 
-class FiguresSchema(Schema):
+class PreventionFiguresSchema(Schema):
     year = fields.Integer(required=True)
     organisations = fields.List(fields.String(), required=True)
-    months = fields.List(fields.Nested(MonthFiguresSchema), required=True)
+    months = fields.List(fields.Nested(PreventionMonthFiguresSchema), required=True)
     suppressed_below = fields.Integer(required=True, metadata={
         "description": "Counts of people under this are shown as 0 with `suppressed` naming "
                        "them (DESIGN.md section 5)."})
     suppressed = fields.List(fields.String(), required=True)
 
 
-class AccessLogEntrySchema(Schema):
+class PreventionAccessLogEntrySchema(Schema):
     record_kind = fields.String(required=True)
     record_id = fields.Integer(required=True, allow_none=True)
     user = fields.String(required=True)
@@ -288,4 +288,5 @@ class AccessLogEntrySchema(Schema):
     at = fields.DateTime(required=True)
 
 
-AccessLogPageSchema = page_schema("PreventionAccessLogPageSchema", AccessLogEntrySchema)
+AccessLogPageSchema = page_schema("PreventionAccessLogPageSchema",
+                                  PreventionAccessLogEntrySchema)
