@@ -75,7 +75,7 @@ class Concertation(Base):
     __tablename__ = "concertations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     antenna_id: Mapped[str] = mapped_column(String(64), index=True)
-    reference: Mapped[str] = mapped_column(String(40), unique=True)   # citable: CC-2026-0007
+    reference: Mapped[str] = mapped_column(String(40), unique=True)   # citable: CC-2026-00007
     kind: Mapped[str] = mapped_column(String(40))
     held_on: Mapped[date] = mapped_column(Date)
     phenomenon: Mapped[str | None] = mapped_column(String(50), nullable=True)

@@ -2,6 +2,7 @@
 before the body is used, every status change through shared/state_machine.py with its history
 row, confidential text sealed, and the indicators' event written in the same unit of work.
 Events carry counts and codes only (events.py). Reads are in views.py."""
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -248,11 +249,9 @@ def record_concertation(uow: UnitOfWork, identity: Identity, data: Mapping[str, 
         domain.check_day(data["held_on"], now)
     except domain.RuleViolation as exc:
         raise _rule(exc, "held_on") from None
-    year = data["held_on"].year
-    count = uow.session.scalar(select(func.count()).select_from(Concertation).where(
-        Concertation.antenna_id == antenna,
-        Concertation.reference.like(f"CC-{year}-%"))) or 0
-    record = Concertation(antenna_id=antenna, reference=f"CC-{year}-{count + 1:04d}",
+    # The citable reference carries the record's own id, so two meetings recorded at once
+    # cannot be given the same one.
+    record = Concertation(antenna_id=antenna, reference=f"pending-{uuid.uuid4().hex[:24]}",
                           kind=data["kind"], held_on=data["held_on"],
                           phenomenon=data.get("phenomenon"), organisations=",".join(present),
                           recorded_by=identity.user, recorded_org=identity.organisation,
@@ -260,6 +259,7 @@ def record_concertation(uow: UnitOfWork, identity: Identity, data: Mapping[str, 
                           legal_basis_sealed=seal(data.get("legal_basis")))
     uow.session.add(record)
     uow.session.flush()
+    record.reference = f"CC-{data['held_on'].year}-{record.id:05d}"
     uow.emit("concertation_held", {
         "organisation": identity.organisation, "kind": record.kind,
         "phenomenon": record.phenomenon, "organisations": present, "members": len(present)},
