@@ -52,6 +52,8 @@ def seed_demo(database: Database, context: DemoContext) -> str | None:
     counts = dict.fromkeys(("outings", "accompaniments", "concertations", "notes",
                             "mediations", "visits"), 0)
 
+    for worker, place in workers:   # each is assigned a neighbourhood
+        run(use_cases.assign_neighbourhood, start, worker, {"neighbourhood": place})
     # outings: two or three a week per worker, mostly in their own neighbourhood
     day = start
     while day < now - timedelta(hours=2):

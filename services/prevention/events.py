@@ -52,6 +52,8 @@ class ContactsLogged(PayloadSchema):
     contacts = fields.Integer(required=True, validate=validate.Range(min=1))
     new_people = fields.Integer(required=True, validate=validate.Range(min=0))
     themes = Themes()
+    # the outing was in the neighbourhood the worker is assigned to
+    in_assigned_neighbourhood = fields.Boolean(required=True)
 
 
 class AccompanimentFacts(PayloadSchema):

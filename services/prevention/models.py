@@ -19,12 +19,14 @@ outbox.define_tables(metadata)
 
 class StaffPseudonym(Base):
     """A random key per street worker, so the 'contacts per street worker' indicator can count
-    distinct workers without their names on the bus."""
+    distinct workers without their names on the bus; and the neighbourhood they are assigned
+    to, so it can count the contacts made there."""
 
     __tablename__ = "staff_pseudonyms"
     user: Mapped[str] = mapped_column(String(100), primary_key=True)
     organisation: Mapped[str] = mapped_column(String(50))
     ref: Mapped[str] = mapped_column(String(20), unique=True)
+    assigned_neighbourhood: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class OutingTally(Base):

@@ -16,6 +16,12 @@ class StreetWorkRoutes:
     def log_outing(self, request, identity):
         return self.prevention.log_outing(read_json(request))
 
+    @api("PUT", "/api/v1/street-work/assignment",
+         summary="The neighbourhood the calling street worker is assigned to", tag=TAG,
+         request=schemas.AssignmentSchema, response=schemas.AssignmentSchema)
+    def assign_neighbourhood(self, request, identity):
+        return self.prevention.assign_neighbourhood(read_json(request))
+
     @api("GET", "/api/v1/street-work/outings", summary="Own organisation's outings (logged)",
          tag=TAG, query=schemas.PreventionListQuerySchema, response=schemas.TallyPageSchema)
     def list_outings(self, request, identity):

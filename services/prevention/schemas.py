@@ -29,6 +29,11 @@ class LogOutingSchema(Schema):
     day = _day("The outing's day (default today; up to 92 days back).")
 
 
+class AssignmentSchema(Schema):
+    neighbourhood = fields.String(required=True, validate=NEIGHBOURHOOD, metadata={
+        "description": "The neighbourhood the street worker is assigned to."})
+
+
 class OpenAccompanimentSchema(Schema):
     neighbourhood = fields.String(required=True, validate=NEIGHBOURHOOD)
     themes = _themes()

@@ -13,6 +13,7 @@ from shared.rpc import ServiceClient, deadline, rpc
 OUTING = schemas.LogOutingSchema()
 TALLY = schemas.TallySchema()
 TALLIES = schemas.TallyPageSchema()
+ASSIGNMENT = schemas.AssignmentSchema()
 OPEN = schemas.OpenAccompanimentSchema()
 STEP = schemas.AccompanimentStepSchema()
 CLOSE = schemas.CloseAccompanimentSchema()
@@ -80,6 +81,12 @@ class PreventionService:
         return TALLY.dump(self._command(
             lambda uow, i, now: use_cases.authorise_street_work(uow, i, "log_outing", now),
             OUTING, payload, use_cases.log_outing))
+
+    @rpc
+    def assign_neighbourhood(self, payload):
+        return ASSIGNMENT.dump(self._command(
+            lambda uow, i, now: use_cases.authorise_street_work(uow, i, "assign", now),
+            ASSIGNMENT, payload, use_cases.assign_neighbourhood))
 
     @rpc
     def list_outings(self, query):

@@ -79,14 +79,14 @@ def _begin(session: Session, lifecycle: state_machine.Lifecycle, kind: str, reco
                         write=_history(session, kind, record.id))
 
 
-def _staff_ref(session: Session, identity: Identity) -> str:
-    """The worker's random staff pseudonym, made on their first outing."""
+def _staff(session: Session, identity: Identity) -> StaffPseudonym:
+    """The worker's random staff pseudonym, made on first use."""
     found = session.get(StaffPseudonym, identity.user)
     if found is None:
         found = StaffPseudonym(user=identity.user, organisation=identity.organisation,
                                ref=domain.new_key("W"))
         session.add(found)
-    return found.ref
+    return found
 
 
 # -- street work ------------------------------------------------------------------------------
@@ -115,12 +115,26 @@ def log_outing(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any],
                         themes=",".join(themes), logged_at=now)
     uow.session.add(tally)
     uow.session.flush()
+    staff = _staff(uow.session, identity)
     uow.emit("contacts_logged", {
         "organisation": identity.organisation, "neighbourhood": neighbourhood,
-        "worker_ref": _staff_ref(uow.session, identity), "contacts": data["contacts"],
-        "new_people": data["new_people"], "themes": themes},
+        "worker_ref": staff.ref, "contacts": data["contacts"],
+        "new_people": data["new_people"], "themes": themes,
+        "in_assigned_neighbourhood": staff.assigned_neighbourhood == neighbourhood},
         antenna_id=antenna, occurred_at=at)
     view = views.tally_view(tally)
+    uow.commit()
+    return view
+
+
+def assign_neighbourhood(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any],
+                         now: datetime) -> View:
+    """The neighbourhood the street worker is assigned to: outings there count for 'contacts
+    per street worker per month in the assigned neighbourhood' from now on."""
+    authorise_street_work(uow, identity, "assign", now)
+    staff = _staff(uow.session, identity)
+    staff.assigned_neighbourhood = _neighbourhood(data["neighbourhood"])
+    view = {"neighbourhood": staff.assigned_neighbourhood}
     uow.commit()
     return view
 

@@ -82,6 +82,7 @@ MATRIX = [
     ("PATCH", "/api/v1/partners/no_such_service", "admin", 404),
     # prevention: street work, mediation, technoprevention (issue 11)
     ("POST", "/api/v1/street-work/outings", "police", 403),
+    ("PUT", "/api/v1/street-work/assignment", "coordinator", 403),
     ("POST", "/api/v1/street-work/outings", "coordinator", 403),
     ("GET", "/api/v1/street-work/outings?limit=abc", "desk", 403),
     ("POST", "/api/v1/street-work/accompaniments", "mediator", 403),

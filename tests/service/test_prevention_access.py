@@ -1,6 +1,6 @@
 """The prevention activity log's access rules (issue 11, DESIGN.md section 5) as a matrix over
-every endpoint and role; the access log of case reads; JSON 4xx, never 5xx, on bad input. One
-platform for the module."""
+every endpoint and role (12 users x 25 endpoints); the access log of case reads; JSON 4xx, never
+5xx, on bad input. One platform for the module."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,6 +60,7 @@ def fresh(api):
 
 # endpoint -> (method, path, body); paths name the fresh records
 ENDPOINTS = {
+    "assignment": ("PUT", "/api/v1/street-work/assignment", {"neighbourhood": "Tulipe"}),
     "log-outing": ("POST", "/api/v1/street-work/outings", OUTING),
     "list-outings": ("GET", "/api/v1/street-work/outings", None),
     "open-accompaniment": ("POST", "/api/v1/street-work/accompaniments", ACCOMPANIMENT),
@@ -99,6 +100,7 @@ PRESENT = {"streetworker", "mediator", "coordinator"}
 def expected(endpoint: str, user: str) -> int:
     created = 201
     rules = {
+        "assignment": 200 if user in STREET else 403,
         "log-outing": created if user in STREET else 403,
         "list-outings": 200 if user in STREET else 403,
         "open-accompaniment": created if user in STREET else 403,
@@ -257,6 +259,8 @@ OLD = (TODAY - timedelta(days=200)).isoformat()
 FUTURE = (TODAY + timedelta(days=2)).isoformat()
 BAD = [  # (name, user, method, path, body, status)
     ("not JSON", "streetworker", "POST", "/api/v1/street-work/outings", "{nope", 400),
+    ("assigned nowhere known", "streetworker", "PUT", "/api/v1/street-work/assignment",
+     {"neighbourhood": "Molenbeek"}, 422),
     ("an array", "streetworker", "POST", "/api/v1/street-work/outings", [1, 2], 422),
     ("unknown field", "streetworker", "POST", "/api/v1/street-work/outings",
      {**OUTING, "name": "Yanis"}, 422),

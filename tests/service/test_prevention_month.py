@@ -121,6 +121,10 @@ EXPECTED_EVENTS = (len(OUTINGS) + len(ACCOMPANIMENTS)
 
 def drive(api):
     answers = {"client_keys": [], "party_keys": [], "tallies": [], "visits": []}
+    for user, place in (("streetworker", "Tulipe"), ("streetworker2", "Matonge")):
+        response = api.call("PUT", "/api/v1/street-work/assignment", user,
+                            json={"neighbourhood": place})
+        assert response.status_code == 200, response.text
     for user, n, place, contacts, new, themes in OUTINGS:
         answers["tallies"].append(post(api, user, "/api/v1/street-work/outings", {
             "neighbourhood": place, "contacts": contacts, "new_people": new,
@@ -258,6 +262,8 @@ def test_every_indicator_of_the_month_is_exact(month):
     api, events, answers = month
     expected = {
         "PREV-SW-CONTACTS": 49 + 30 + 2 + 5,      # both teams; per worker below
+        "PREV-SW-CONTACTS-ASSIGNED": 49 + 30,     # not streetworker2 in Tulipe, nor the
+                                                  # addiction team (assigned nowhere)
         "PREV-SW-WORKERS": 3,                     # two street workers + the addiction team's
         "PREV-SW-NEW-PEOPLE": 10 + 7 + 1 + 2,
         "PREV-SW-TRUST": 4,
@@ -290,6 +296,10 @@ def test_contacts_per_street_worker_and_neighbourhood(month):
     assert by_place == {"Tulipe": 51, "Matonge": 30, "Flagey": 5}
     by_org = evaluate(entry["measure"], events, "month", label, group="organisation")
     assert by_org == {"street_work": 81, "addiction_service": 5}
+    assigned = catalogue()["PREV-SW-CONTACTS-ASSIGNED"]["measure"]
+    in_their_own = evaluate(assigned, events, "month", label, group="worker_ref")
+    assert sorted(in_their_own.values()) == [30, 49]
+    assert set(in_their_own) < set(by_worker)   # the same pseudonyms
 
 
 def test_event_payloads_carry_exactly_the_catalogue_fields(month):
@@ -311,7 +321,7 @@ def test_event_payloads_carry_exactly_the_catalogue_fields(month):
                          "referral_reason": "addiction"}]
     tally = next(e for e in events if e["event_type"] == "contacts_logged")
     assert set(tally["payload"]) == {"organisation", "neighbourhood", "worker_ref", "contacts",
-                                     "new_people", "themes"}
+                                     "new_people", "themes", "in_assigned_neighbourhood"}
     # dated when it happened, not when it was typed in
     assert tally["occurred_at"].startswith(day(2))
     assert all(e["antenna_id"] == ANTENNA and e["source"] == "prevention" for e in events)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:03:45.704479
+Create Date: 2026-11-23 15:40:06.739289
 """
 from alembic import op
 import sqlalchemy as sa
@@ -171,6 +171,7 @@ def upgrade() -> None:
     sa.Column('user', sa.String(length=100), nullable=False),
     sa.Column('organisation', sa.String(length=50), nullable=False),
     sa.Column('ref', sa.String(length=20), nullable=False),
+    sa.Column('assigned_neighbourhood', sa.String(length=100), nullable=True),
     sa.PrimaryKeyConstraint('user'),
     sa.UniqueConstraint('ref')
     )
