@@ -209,7 +209,9 @@ def prometheus_config(ports: dict[str, int] | None = None, host: str = "127.0.0.
     """Prometheus's scrape configuration for `make run` on one host: one job per registered
     service, at `ports` (name -> port; default: each one's default port)."""
     ports = ports or {c.name: default_port(c) for c in specs()}
-    body = {"global": {"scrape_interval": "15s"},
+    body = {"global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+            # the alert rules beside this file (deploy/prometheus/rules/, docs/adr/0025)
+            "rule_files": ["rules/*.yml"],
             "scrape_configs": [{"job_name": f"lisa-{c.name}",
                                 "static_configs": [{"targets": [f"{host}:{ports[c.name]}"]}]}
                                for c in specs()]}

@@ -11,6 +11,7 @@ stall the eventlet hub), SQLite files in embedded mode.
 """
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -18,9 +19,9 @@ import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, create_engine, delete, event, select, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from shared import config, outbox
+from shared import clock, config, metrics, outbox
 from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -60,15 +61,20 @@ def make_engine(url: str):
 
 
 class Database(DependencyProvider):
-    """Per-service storage. `relay=True` also runs the outbox relay in a managed thread."""
+    """Per-service storage. `relay=True` also runs the outbox relay in a managed thread.
+    `gauges(session, now) -> [metrics.Reading]`: the service's business numbers, read from this
+    database whenever Prometheus scrapes the process (shared/metrics.py)."""
 
     RELAY_IDLE_SECONDS = 1.0
 
-    def __init__(self, metadata, service: str | None = None, relay: bool = False):
+    def __init__(self, metadata, service: str | None = None, relay: bool = False,
+                 gauges: Callable[[Session, datetime], Iterable[metrics.Reading]] | None = None):
         self.metadata = metadata
         self.service_override = service
         self.relay_enabled = relay
+        self.gauges = gauges
         self.engine: Engine | None = None
+        self._collector: metrics.ScrapeTimeCollector | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def setup(self):
@@ -93,6 +99,9 @@ class Database(DependencyProvider):
 
     def start(self):
         self._running = True
+        if self.gauges is not None:
+            self._collector = metrics.register_scrape_time(self.service, "database",
+                                                           self.read_gauges)
         if self.relay_enabled:
             self._relay_stopped = threading.Event()
             self.container.spawn_managed_thread(self._relay_loop, identifier="outbox_relay")
@@ -104,6 +113,9 @@ class Database(DependencyProvider):
         """Let the relay finish the batch it is publishing, rather than be killed mid-way."""
         self._running = False
         self._wake.set()
+        if self._collector is not None:
+            metrics.unregister_scrape_time(self._collector)
+            self._collector = None
         if self.relay_enabled and hasattr(self, "_relay_stopped"):
             self._relay_stopped.wait(5)
 
@@ -130,6 +142,11 @@ class Database(DependencyProvider):
     def ping(self) -> None:
         with self.session() as session:
             session.execute(text("SELECT 1"))
+
+    def read_gauges(self) -> list[metrics.Reading]:
+        assert self.gauges is not None
+        with self.session() as session:
+            return list(self.gauges(session, clock.utc_now()))
 
     def is_processed(self, consumer: str, event_id: str) -> bool:
         """A cheap look before a handler's reads and calls; the claim in its unit of work is

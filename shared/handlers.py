@@ -345,6 +345,64 @@ def _handle(service, fn, source, event_type, body, delivery: Delivery) -> None:
         dead_letter(traceback.format_exc(), "dead_lettered")
 
 
+# -- what the broker holds, for Prometheus ------------------------------------------------------
+
+class QueueGauges(DependencyProvider):
+    """The broker's side of a service's health, read when Prometheus scrapes (one connection,
+    one passive declare per queue): the messages waiting in each of this service's event queues
+    (its consumer lag) and their consumers; with `letters=True` (the gateway, so that one
+    process per platform reports them) the letters waiting in the dead-letter and parking
+    queues. A passive declare needs no permission, so each service's own broker user will do."""
+
+    def __init__(self, letters: bool = False):
+        self.letters = letters
+
+    def setup(self):
+        self.service = self.container.service_name
+        self.amqp_uri = config.amqp_uri(self.service)
+        self.queues = [queue.name for queue in topology.event_queues([self.container.service_cls])]
+        self._collector: metrics.ScrapeTimeCollector | None = None
+
+    def start(self):
+        if self.queues or self.letters:
+            self._collector = metrics.register_scrape_time(self.service, "broker", self.read)
+
+    def stop(self):
+        if self._collector is not None:
+            metrics.unregister_scrape_time(self._collector)
+            self._collector = None
+
+    def kill(self):
+        self.stop()
+
+    def read(self) -> list[metrics.Reading]:
+        waiting, consumers, letters = [], [], []
+        with Connection(self.amqp_uri, connect_timeout=2) as connection:
+            channel = connection.default_channel
+            for name in self.queues:
+                _, messages, attached = channel.queue_declare(queue=name, passive=True)
+                waiting.append((name, messages))
+                consumers.append((name, attached))
+            if self.letters:
+                for queue in (topology.DEAD_LETTER_QUEUE, topology.PARKED_QUEUE):
+                    _, messages, _ = channel.queue_declare(queue=queue.name, passive=True)
+                    letters.append((queue.name, messages))
+        readings = [EVENT_QUEUE_MESSAGES.rows(waiting), EVENT_QUEUE_CONSUMERS.rows(consumers)]
+        if self.letters:
+            readings.append(DEAD_LETTERS_WAITING.rows(letters))
+        return readings
+
+
+EVENT_QUEUE_MESSAGES = metrics.Family(
+    "lisa_event_queue_messages", "Events waiting in an event handler's queue (the consumer's "
+    "lag).", ("queue",))
+EVENT_QUEUE_CONSUMERS = metrics.Family(
+    "lisa_event_queue_consumers", "Consumers attached to an event handler's queue.", ("queue",))
+DEAD_LETTERS_WAITING = metrics.Family(
+    "lisa_dead_letters_waiting", "Letters waiting for an operator in the dead-letter and "
+    "parking queues (lisa.cli dlq-list).", ("queue",))
+
+
 # -- operating the dead letters -------------------------------------------------------------------
 
 def _browse(amqp_uri: str, queue, visit) -> None:

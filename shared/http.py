@@ -15,6 +15,8 @@ traceback; only faults (5xx) are logged with one.
 import functools
 import json
 import logging
+import re
+import time
 from dataclasses import dataclass
 
 import amqp.exceptions
@@ -126,16 +128,35 @@ def answer_for(exc: Exception, method: str, path: str) -> LisaError:
     return InternalError("Internal error.")
 
 
+_CONVERTER = re.compile(r"<(?:[^<>:]+:)?(\w+)>")
+
+
+def openapi_path(path: str) -> str:
+    """A route as the OpenAPI document names it: `/incidents/<int:id>` -> `/incidents/{id}`,
+    `/requests.<any(json, xml):fmt>` -> `/requests.{fmt}`."""
+    return _CONVERTER.sub(r"{\1}", path)
+
+
+def count_answer(service: str, method: str, route: str, status: int, started: float) -> None:
+    """One answer of an HTTP route in the metrics: `route` in OpenAPI form (one series per
+    route, never one per URL requested), `started` from time.perf_counter()."""
+    metrics.HTTP_REQUESTS.labels(service, method, route, str(status)).inc()
+    metrics.HTTP_LATENCY.labels(service, method, route).observe(time.perf_counter() - started)
+
+
 def api(method: str, path: str, *, summary: str, tag: str, request=None, response=None,
         many=False, public=False, query=None, status=200, headers=()):
     """Handler signature: fn(self, request, identity, **path_args) -> body (JSON-able)."""
     route = Route(method, path, summary, tag, request, response, many, public, query, status,
                   tuple(headers))
 
+    route_label = openapi_path(path)  # one series per route, not per URL requested
+
     def decorator(fn):
         @http(method, path)
         @functools.wraps(fn)
         def entrypoint(self, request, **path_args):
+            started = time.perf_counter()
             try:
                 identity = None if public else self.authenticate(request)
                 if identity is not None:
@@ -150,7 +171,7 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
                     log.info("%s %s -> %d %s: %s", method, request.path, error.status,
                              error.code, error.message)
                 result = error_response(error)
-            metrics.HTTP_REQUESTS.labels(method, path, str(result.status_code)).inc()
+            count_answer(self.name, method, route_label, result.status_code, started)
             return result
 
         setattr(entrypoint, ROUTE_ATTRIBUTE, route)

@@ -38,8 +38,12 @@ MAX_TOKEN_CHARS = 4096   # judged before parsing: a header is not a place for me
 ROLES = (
     "desk", "warden", "street_worker", "mediator", "police", "tags", "coordinator", "auditor",
     "admin", SERVICE,
+    # Open311 GeoReport v2 callers (ADR 30), minted by the gateway, never a person's account: a
+    # client holding an API key the admin issued, and anyone reading the public requests.
+    "open311_client", "open311_public",
     "techno_adviser",   # technoprevention adviser (home-security visits), issue 11
 )
+OPEN311_CLIENT, OPEN311_PUBLIC = "open311_client", "open311_public"
 
 
 @dataclass(frozen=True)

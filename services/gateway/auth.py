@@ -29,7 +29,7 @@ from services.gateway.models import ApiToken, LoginFailure, User
 from shared.clock import as_utc
 from shared.config import Setting
 from shared.errors import TooManyRequests, Unauthenticated, ValidationFailed
-from shared.identity import ROLES, SERVICE, Identity
+from shared.identity import OPEN311_CLIENT, OPEN311_PUBLIC, ROLES, SERVICE, Identity
 from shared.reference import partner_codes
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def identity_of(user: User) -> Identity:
 def create_user(session, username: str, password: str, role: str, organisation: str,
                 antennas: list[str], language: str = "fr") -> User:
     problems = {}
-    if role not in ROLES or role == SERVICE:  # a service is no person
+    if role not in ROLES or role in (SERVICE, OPEN311_CLIENT, OPEN311_PUBLIC):  # no person
         problems["role"] = [f"Unknown role '{role}'."]
     if organisation not in partner_codes():
         problems["organisation"] = [f"Unknown organisation '{organisation}'."]

@@ -46,3 +46,17 @@ class LoginFailure(Base):
     username: Mapped[str] = mapped_column(String(100), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Open311Key(Base):
+    """An API key for an Open311 GeoReport v2 client (ADR 30), issued by an admin for one
+    antenna. Only the SHA-256 of the key is stored: a copy of the database posts nothing."""
+
+    __tablename__ = "open311_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    antenna_id: Mapped[str] = mapped_column(String(64))
+    issued_by: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -36,3 +36,29 @@ class ErrorDetailSchema(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+# -- Open311 API keys (ADR 30) ---------------------------------------------------------------------
+
+class Open311KeyRequestSchema(Schema):
+    name = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,79}$", error="1 to 80 letters, digits, spaces, . _ -"),
+        metadata={"description": "Who the client is (an app, a partner's portal); unique. "
+                                 "Its requests are reported by `open311:<name>`."})
+    antenna_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64),
+                               metadata={"description": "The antenna its requests are for "
+                                                        "(default: the admin's first)."})
+
+
+class Open311KeySchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    antenna_id = fields.String(required=True)
+    issued_by = fields.String(required=True)
+    issued_at = fields.DateTime(required=True)
+    revoked_at = fields.DateTime(required=True, allow_none=True)
+
+
+class IssuedOpen311KeySchema(Open311KeySchema):
+    api_key = fields.String(required=True, metadata={
+        "description": "Shown once: only its SHA-256 is kept."})

@@ -12,13 +12,22 @@ from datetime import timedelta
 from nameko.timer import timer
 from werkzeug.wrappers import Response
 
-from services.gateway import auth
+from services.gateway import auth, open311_keys
 from services.gateway.models import metadata
 from services.gateway.openapi import build_spec
-from services.gateway.schemas import MeSchema, RevokedSchema, TokenRequestSchema, TokenSchema
+from services.gateway.schemas import (
+    IssuedOpen311KeySchema,
+    MeSchema,
+    Open311KeyRequestSchema,
+    Open311KeySchema,
+    RevokedSchema,
+    TokenRequestSchema,
+    TokenSchema,
+)
 from shared.db import Database
 from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import validated
+from shared.handlers import QueueGauges
 from shared.http import api, read_json, routes_of
 from shared.ops import OpsEndpoints
 from shared.rpc import ServiceClient
@@ -49,6 +58,7 @@ class GatewayService(OpsEndpoints):
     caller = CallerIdentity()
     clock = Clock()
     metrics = EntrypointMetrics()
+    letters = QueueGauges(letters=True)  # the dead letters' depth, once per platform
 
     def authenticate(self, request):
         with self.db.session() as session:
@@ -77,6 +87,42 @@ class GatewayService(OpsEndpoints):
         return MeSchema().dump({"user": identity.user, "role": identity.role,
                                 "organisation": identity.organisation,
                                 "antennas": list(identity.antennas)})
+
+    # -- Open311 callers and their API keys (ADR 30) ------------------------------------------
+    def open311_caller(self, api_key: str | None = None):
+        """Act, for the rest of this request, as the Open311 client of this key (Forbidden if
+        it is unknown or revoked), or as the public reader when no key is needed."""
+        if api_key is None:
+            identity = open311_keys.public_identity()
+        else:
+            with self.db.session() as session:
+                identity = open311_keys.client_identity(session, api_key)
+        self.caller.assume(identity)
+        return identity
+
+    @api("POST", "/api/v1/open311/keys", summary="Issue an Open311 API key (admin; shown once)",
+         tag="open311", request=Open311KeyRequestSchema, response=IssuedOpen311KeySchema,
+         status=201)
+    def issue_open311_key(self, request, identity):
+        open311_keys.require_admin(identity)
+        data = validated(Open311KeyRequestSchema(), read_json(request))
+        with self.db.session() as session:
+            issued = open311_keys.issue(session, identity, data["name"], data["antenna_id"],
+                                        self.clock())
+        return IssuedOpen311KeySchema().dump(issued)
+
+    @api("GET", "/api/v1/open311/keys", summary="Open311 API keys of your antennas (admin)",
+         tag="open311", response=Open311KeySchema, many=True)
+    def list_open311_keys(self, request, identity):
+        with self.db.session() as session:
+            return Open311KeySchema(many=True).dump(open311_keys.listed(session, identity))
+
+    @api("POST", "/api/v1/open311/keys/<key_id>/revoke", summary="Revoke an Open311 API key "
+         "(admin)", tag="open311", response=Open311KeySchema)
+    def revoke_open311_key(self, request, identity, key_id):
+        with self.db.session() as session:
+            return Open311KeySchema().dump(open311_keys.revoke(session, identity, key_id,
+                                                               self.clock()))
 
     # -- documents ------------------------------------------------------------------------------
     @api("GET", "/api/v1/openapi.json", summary="This API's OpenAPI 3 document", tag="meta",

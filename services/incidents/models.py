@@ -2,6 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     DateTime,
     Float,
@@ -117,3 +118,15 @@ class ContactAccessLog(Base):
     organisation: Mapped[str] = mapped_column(String(50))
     purpose: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Open311Request(Base):
+    """What an Open311 GeoReport v2 client sent beside the incident (ADR 30): the token it may
+    look its request up by, which client sent it, and the service definition's answers."""
+
+    __tablename__ = "open311_requests"
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True,
+                                             autoincrement=False)
+    token: Mapped[str] = mapped_column(String(36), unique=True)
+    client: Mapped[str] = mapped_column(String(100))
+    attributes: Mapped[dict] = mapped_column(JSON)

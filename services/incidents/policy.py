@@ -5,9 +5,14 @@ from services.incidents.domain import GRAFFITI_PARENT
 DESK, WARDEN, STREET_WORKER, MEDIATOR = "desk", "warden", "street_worker", "mediator"
 POLICE, TAGS, COORDINATOR, AUDITOR, ADMIN = "police", "tags", "coordinator", "auditor", "admin"
 SERVICE = "service"  # another service acting for the platform (e.g. tags reading a job's place)
+# Open311 GeoReport v2 callers (ADR 30): a client with an API key, and anyone reading.
+OPEN311_CLIENT, OPEN311_PUBLIC, OPEN311_CHANNEL = "open311_client", "open311_public", "open311"
 
-REPORTERS = frozenset({DESK, WARDEN, STREET_WORKER, MEDIATOR, POLICE, ADMIN})
-READERS = REPORTERS | {COORDINATOR, AUDITOR, TAGS, SERVICE}
+STAFF_REPORTERS = frozenset({DESK, WARDEN, STREET_WORKER, MEDIATOR, POLICE, ADMIN})
+REPORTERS = STAFF_REPORTERS | {OPEN311_CLIENT}
+READERS = STAFF_REPORTERS | {COORDINATOR, AUDITOR, TAGS, SERVICE}
+# The Open311 view (public categories, no description, no contact) is the public's.
+OPEN311_READERS = READERS | {OPEN311_CLIENT, OPEN311_PUBLIC}
 TRIAGERS = frozenset({COORDINATOR, ADMIN})
 CONTACT_LOG_READERS = frozenset({AUDITOR, ADMIN})
 # Roles that work with people: they may follow up a citizen for their organisation.
@@ -16,6 +21,16 @@ CASEWORKERS = frozenset({STREET_WORKER, MEDIATOR})
 
 def may_report(role: str) -> bool:
     return role in REPORTERS
+
+
+def may_use_channel(role: str, channel: str) -> bool:
+    """An Open311 client reports through Open311 only, and only it reports through Open311:
+    the channel says how a request came in, so it is never a caller's claim."""
+    return (role == OPEN311_CLIENT) == (channel == OPEN311_CHANNEL)
+
+
+def may_read_open311(role: str) -> bool:
+    return role in OPEN311_READERS
 
 
 def may_read_incidents(role: str) -> bool:

@@ -4,22 +4,20 @@ what a valid body looks like), validate, use case, serialise."""
 import logging
 
 from nameko.timer import timer
-from prometheus_client import Gauge
 
-from services.incidents import domain, schemas, use_cases, views
+from services.incidents import domain, open311, schemas, use_cases, views
 from services.incidents.models import metadata
 from shared.config import Setting
 from shared.db import Database
 from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import NotFound, validated
-from shared.handlers import DeadLetters, Rejected, idempotent_handler
+from shared.handlers import DeadLetters, QueueGauges, Rejected, idempotent_handler
 from shared.ops import ops_service
 from shared.rpc import ServiceClient, deadline, rpc
 
 log = logging.getLogger(__name__)
 CONTACT_RETENTION_DAYS = Setting("LISA_CONTACT_RETENTION_DAYS", "90", "days a citizen's "
                                  "contact is kept after the incident is closed (GDPR)")
-OVERDUE = Gauge("lisa_incidents_overdue", "Open incidents past their SLA deadline.")
 
 # Built once: marshmallow schemas are reusable, and building one costs more than a load.
 CATEGORIES = schemas.CategorySchema(many=True)
@@ -40,11 +38,12 @@ JOB_SCHEDULED, JOB_DONE = "scheduled", "done"  # the tags service's job statuses
 class IncidentsService:
     name = "incidents"
 
-    db = Database(metadata, relay=True)
+    db = Database(metadata, relay=True, gauges=views.gauges)  # read at each scrape
     caller = CallerIdentity()
     clock = Clock()
     metrics = EntrypointMetrics()
     dead_letters = DeadLetters()
+    queue_gauges = QueueGauges()
     tags = ServiceClient("tags")
 
     # -- the tags service's removal jobs move graffiti incidents ----------------------------------
@@ -169,6 +168,66 @@ class IncidentsService:
             return ACCESS_LOG.dump(views.contact_access_page(session, identity, incident_id,
                                                              data))
 
+    # -- Open311 GeoReport v2 (ADR 30): the gateway acts as an Open311 client (API key) or the
+    # public; `jurisdiction_id` names one of the caller's antennas, none means all of them.
+    @staticmethod
+    def _jurisdictions(identity, jurisdiction_id):
+        if jurisdiction_id is None:
+            return identity.antennas
+        if jurisdiction_id not in identity.antennas:
+            raise NotFound(f"jurisdiction_id not found: {str(jurisdiction_id)[:64]!r}.")
+        return (jurisdiction_id,)
+
+    @rpc
+    def open311_services(self, locale=None):
+        identity = self.caller.current
+        with self.db.session() as session:
+            return views.open311_services(session, identity, open311.language(locale))
+
+    @rpc
+    def open311_service_definition(self, service_code, locale=None):
+        identity = self.caller.current
+        with self.db.session() as session:
+            return views.open311_service_definition(session, identity, service_code,
+                                                    open311.language(locale))
+
+    @rpc
+    def open311_requests(self, query, jurisdiction_id=None, locale=None):
+        identity = self.caller.current
+        views.authorise_open311_read(identity)
+        antennas = self._jurisdictions(identity, jurisdiction_id)
+        filters = open311.request_query(query, self.clock())
+        with self.db.session() as session:
+            return views.open311_requests(session, identity, filters, antennas,
+                                          open311.language(locale))
+
+    @rpc
+    def open311_request(self, service_request_id, jurisdiction_id=None, locale=None):
+        identity = self.caller.current
+        views.authorise_open311_read(identity)
+        antennas = self._jurisdictions(identity, jurisdiction_id)
+        with self.db.session() as session:
+            return views.open311_request(session, identity, service_request_id, antennas,
+                                         open311.language(locale))
+
+    @rpc
+    def open311_token(self, token, jurisdiction_id=None):
+        identity = self.caller.current
+        views.authorise_open311_read(identity)
+        antennas = self._jurisdictions(identity, jurisdiction_id)
+        with self.db.session() as session:
+            return views.open311_token(session, identity, token, antennas)
+
+    @rpc
+    def open311_report(self, form, jurisdiction_id=None, locale=None):
+        """`form`: the POST's fields (api_key removed); a repeated field is a list."""
+        identity = self.caller.current
+        use_cases.authorise_open311_report(identity)
+        self._jurisdictions(identity, jurisdiction_id)
+        with self.db.unit_of_work() as uow:
+            return use_cases.open311_report(uow, identity, form, self.clock(),
+                                            open311.language(locale))
+
     @timer(interval=3600)
     def purge_expired_contacts(self):
         with self.db.session() as session:
@@ -176,11 +235,6 @@ class IncidentsService:
                                               CONTACT_RETENTION_DAYS.integer())
         if purged:
             log.info("erased the citizen contact of %d closed incidents", purged)
-
-    @timer(interval=30, eager=True)
-    def refresh_gauges(self):
-        with self.db.session() as session:
-            OVERDUE.set(views.overdue_count(session, self.clock()))
 
 
 IncidentsOps = ops_service("incidents", metadata)

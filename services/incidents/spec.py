@@ -1,7 +1,7 @@
 """The incidents service, as the runners see it (shared/spec.py)."""
 from pathlib import Path
 
-from services.incidents import demo, events, routes, use_cases
+from services.incidents import demo, events, open311_routes, routes, use_cases
 from services.incidents.models import metadata
 from services.incidents.service import (
     CONTACT_RETENTION_DAYS,
@@ -21,5 +21,5 @@ SPEC = ServiceSpec(
     seed_reference=lambda session, _antenna: use_cases.seed_reference_data(session),
     seed_demo=demo.seed_demo,
     settings=(CONTACT_RETENTION_DAYS,),
-    routes=routes.RESOURCES,
+    routes=routes.RESOURCES + open311_routes.RESOURCES,
 )

@@ -3,7 +3,8 @@ decide with the pure domain and policy, save (every status change through the on
 helper) and emit. Reads are in views.py; entry points in service.py stay thin."""
 import hashlib
 import json
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,11 +14,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.incidents import domain, policy, views
+from services.incidents import domain, open311, policy, schemas, views
 from services.incidents.models import (
     Category,
     Incident,
     IncidentHistory,
+    Open311Request,
     Phenomenon,
     TicketCounter,
 )
@@ -31,6 +33,7 @@ from shared.errors import (
     NotFound,
     ValidationFailed,
     has_nul,
+    validated,
 )
 from shared.events import Rejected
 from shared.fields import record_id
@@ -193,20 +196,28 @@ def _earlier_report(uow: UnitOfWork, identity: Identity, request_key: str,
     return {"incident": view, "duplicate_hints": []}
 
 
+AlsoWrite = Callable[[Session, Incident], None]
+
+
 def report(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any], now: datetime,
-           antenna_id: str, request_key: str | None = None, fingerprint: str | None = None
-           ) -> View:
+           antenna_id: str, request_key: str | None = None, fingerprint: str | None = None,
+           also: AlsoWrite | None = None) -> View:
     """Report an incident. A `request_key` seen before returns that report's incident instead of
     creating a second one (a redelivered RPC request, a client retrying), provided the request
-    is the same (`fingerprint`); concurrent retries get the incident the first one created."""
+    is the same (`fingerprint`); concurrent retries get the incident the first one created.
+    `also` writes what a channel keeps beside a new incident, in the same transaction."""
     authorise_report(identity)
     identity.require_antenna(antenna_id)
+    if not policy.may_use_channel(identity.role, data["channel"]):
+        raise Forbidden(f"Role '{identity.role}' may not report through the channel "
+                        f"'{data['channel']}'.")
     if request_key:
         earlier = _earlier_report(uow, identity, request_key, fingerprint, now)
         if earlier is not None:
             return earlier
     try:
-        return _new_report(uow, identity, data, now, antenna_id, request_key, fingerprint)
+        return _new_report(uow, identity, data, now, antenna_id, request_key, fingerprint,
+                           also)
     except IntegrityError:
         # Another request with this key committed first (PostgreSQL made this insert wait for
         # it, then refused the duplicate key): answer with what that one created.
@@ -219,7 +230,8 @@ def report(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any], now: da
 
 
 def _new_report(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any], now: datetime,
-                antenna_id: str, request_key: str | None, fingerprint: str | None) -> View:
+                antenna_id: str, request_key: str | None, fingerprint: str | None,
+                also: AlsoWrite | None = None) -> View:
     session = uow.session
     category = _leaf_category(session, data["category"])
     location, reporter = data["location"], data.get("reporter") or {}
@@ -243,12 +255,50 @@ def _new_report(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any], no
     session.flush()  # a concurrent request with the same key fails here (IntegrityError)
     state_machine.begin(domain.LIFECYCLE, incident, domain.NEW, by=identity, at=now,
                         write=_history(session, incident))
+    if also is not None:
+        also(session, incident)
     uow.emit("incident_reported", {
         **_facts(incident, category), "channel": incident.channel, "reported_at": now,
         "sla_due_at": incident.sla_due_at,
     }, antenna_id=antenna_id)
     view = _with_contact_logged(uow, identity, incident, category, now, "intake")
     return {"incident": view, "duplicate_hints": hints}
+
+
+# -- Open311 GeoReport v2 (ADR 30) ----------------------------------------------------------------
+
+REPORT_SCHEMA = schemas.ReportIncidentSchema()
+
+
+def authorise_open311_report(identity: Identity) -> str:
+    """Only an Open311 client (a valid API key) posts requests, for its key's antenna."""
+    if identity.role != policy.OPEN311_CLIENT:
+        raise Forbidden("Only an Open311 client with an API key may post requests.")
+    return authorise_report(identity)
+
+
+def open311_report(uow: UnitOfWork, identity: Identity, form: Mapping[str, Any],
+                   now: datetime, lang: str) -> View:
+    """A GeoReport v2 POST: the incident (channel open311) and, beside it in the same
+    transaction, its token and the service definition's answers. A redelivered request (the
+    same call chain) answers with the incident, and the token, the first delivery made."""
+    antenna = authorise_open311_report(identity)
+    asked = open311.report_from_form(form)
+    data = validated(REPORT_SCHEMA, asked.payload)
+    token = str(uuid.uuid4())
+
+    def keep_beside(session: Session, incident: Incident) -> None:
+        session.add(Open311Request(incident_id=incident.id, token=token,
+                                   client=identity.user[:100], attributes=asked.answers))
+
+    result = report(uow, identity, data, now, antenna, uow.correlation_id[:250],
+                    also=keep_beside)
+    incident = result["incident"]
+    kept = uow.session.get(Open311Request, incident["id"])
+    return {"service_request_id": incident["ticket"],
+            "token": kept.token if kept is not None else token,
+            "service_notice": open311.service_notice(incident["sla_due_at"], lang),
+            "account_id": None}
 
 
 # -- triage and status ------------------------------------------------------------------------

@@ -8,12 +8,20 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from services.incidents import domain, policy
-from services.incidents.models import Category, ContactAccessLog, Incident, IncidentHistory
+from services.incidents import domain, open311, policy
+from services.incidents.models import (
+    Category,
+    ContactAccessLog,
+    Incident,
+    IncidentHistory,
+    Open311Request,
+)
+from shared.calendar import BRUSSELS
 from shared.clock import as_utc
 from shared.errors import Forbidden, NotFound, has_nul
 from shared.fields import record_id
 from shared.identity import Identity
+from shared.metrics import Family, Reading
 from shared.paging import fetch_page
 from shared.queries import neighbourhood_is
 
@@ -150,9 +158,36 @@ def list_incidents(session: Session, identity: Identity, query: Mapping[str, Any
     return page.answer(lambda row: incident_view(row[0], row[1], now))
 
 
-def overdue_count(session: Session, now: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(Incident).where(
-        Incident.status.in_(domain.OPEN_STATUSES), Incident.sla_due_at < now)) or 0
+OPEN = Family("lisa_incidents_open", "Open incidents (new, triaged, in progress, reopened).",
+              ("antenna", "category", "status"))
+OVERDUE = Family("lisa_incidents_overdue", "Open incidents past their SLA deadline.",
+                 ("antenna",))
+REPORTED = Family("lisa_incidents_reported_total", "Incidents reported since 1 January "
+                  "(Brussels time), read from the incidents.", ("antenna", "category"),
+                  kind="counter")
+
+
+def gauges(session: Session, now: datetime) -> list[Reading]:
+    """The numbers operations watch, read when Prometheus scrapes: three grouped counts on
+    indexed columns, over the open incidents and this year's, so a scrape's cost follows the
+    open work and one year's reports, not the whole history. The reports counter is read from
+    the incidents, so a restart does not reset it, and 1 January does (a counter reset, which
+    rate() and increase() handle)."""
+    is_open = Incident.status.in_(domain.OPEN_STATUSES)
+    year_start = datetime(now.astimezone(BRUSSELS).year, 1, 1, tzinfo=BRUSSELS)
+    return [
+        OPEN.rows(session.execute(
+            select(Incident.antenna_id, Incident.category_code, Incident.status, func.count())
+            .where(is_open)
+            .group_by(Incident.antenna_id, Incident.category_code, Incident.status))),
+        OVERDUE.rows(session.execute(
+            select(Incident.antenna_id, func.count()).where(is_open, Incident.sla_due_at < now)
+            .group_by(Incident.antenna_id))),
+        REPORTED.rows(session.execute(
+            select(Incident.antenna_id, Incident.category_code, func.count())
+            .where(Incident.reported_at >= year_start)
+            .group_by(Incident.antenna_id, Incident.category_code))),
+    ]
 
 
 # -- duplicate hints --------------------------------------------------------------------------
@@ -215,3 +250,102 @@ def contact_access_page(session: Session, identity: Identity, incident_id: objec
     return page.answer(lambda row: {"user": row.user, "role": row.role,
                                     "organisation": row.organisation, "purpose": row.purpose,
                                     "at": as_utc(row.at)})
+
+
+# -- Open311 GeoReport v2 (ADR 30): the public view ---------------------------------------------
+
+def authorise_open311_read(identity: Identity) -> None:
+    if not policy.may_read_open311(identity.role):
+        raise Forbidden(f"Role '{identity.role}' may not read Open311 requests.")
+
+
+def _open311_labels(session: Session) -> dict[str, open311.CategoryLabels]:
+    """The catalogue's categories as this database has them (active ones only)."""
+    rows = {row.code: row for row in session.scalars(select(Category).where(Category.active))}
+    labels = {}
+    for code in open311.service_codes():
+        row = rows.get(code)
+        parent = rows.get(row.parent_code or "") if row is not None else None
+        if row is None or parent is None:
+            continue
+        labels[code] = open311.CategoryLabels(
+            code, {"fr": row.label_fr, "nl": row.label_nl, "en": row.label_en},
+            {"fr": parent.label_fr, "nl": parent.label_nl, "en": parent.label_en},
+            row.sla_working_days or 0)
+    return labels
+
+
+def open311_services(session: Session, identity: Identity, lang: str) -> list[View]:
+    authorise_open311_read(identity)
+    return [open311.service_entry(labels, lang)
+            for labels in _open311_labels(session).values()]
+
+
+def open311_service_definition(session: Session, identity: Identity, code: object,
+                               lang: str) -> View:
+    authorise_open311_read(identity)
+    if not isinstance(code, str) or code not in _open311_labels(session):
+        raise NotFound(f"service_code not found: {str(code)[:50]!r}.")
+    return open311.service_definition(code, lang)
+
+
+def _open311_record(incident: Incident, labels: open311.CategoryLabels, lang: str) -> View:
+    return open311.request_record({
+        "ticket": incident.ticket, "status": incident.status,
+        "category_code": incident.category_code, "partner": incident.partner,
+        "reported_at": as_utc(incident.reported_at), "updated_at": as_utc(incident.updated_at),
+        "sla_due_at": as_utc(incident.sla_due_at), "address": incident.address,
+        "lat": incident.lat, "lon": incident.lon}, labels.labels[lang], lang)
+
+
+def open311_requests(session: Session, identity: Identity, query: open311.RequestQuery,
+                     antennas: tuple[str, ...], lang: str) -> list[View]:
+    """Requests of the public categories in these antennas (the caller's), most recent first,
+    at most MAX_RESULTS: by ticket when ids are given, else by the other filters."""
+    authorise_open311_read(identity)
+    labels = _open311_labels(session)
+    statement = select(Incident).where(Incident.antenna_id.in_(antennas),
+                                       Incident.category_code.in_(list(labels)))
+    if query.ids:
+        statement = statement.where(Incident.ticket.in_([domain.ticket_key(i)
+                                                         for i in query.ids]))
+    else:
+        statement = statement.where(Incident.reported_at >= query.start,
+                                    Incident.reported_at <= query.end)
+        if query.codes:
+            statement = statement.where(Incident.category_code.in_(query.codes))
+        statuses = open311.incident_statuses(query.statuses)
+        if statuses is not None:
+            statement = statement.where(Incident.status.in_(statuses))
+    rows = session.scalars(statement.order_by(Incident.reported_at.desc(), Incident.id.desc())
+                           .limit(open311.MAX_RESULTS))
+    return [_open311_record(row, labels[row.category_code], lang) for row in rows]
+
+
+def open311_request(session: Session, identity: Identity, key: object,
+                    antennas: tuple[str, ...], lang: str) -> View:
+    """One request by its ticket: a request of another category or antenna is not found."""
+    authorise_open311_read(identity)
+    if not isinstance(key, str) or has_nul(key) or len(key) > 40:
+        raise NotFound("service_request_id not found.")
+    labels = _open311_labels(session)
+    incident = session.scalars(select(Incident).where(
+        Incident.ticket == domain.ticket_key(key))).first()
+    if incident is None or incident.antenna_id not in antennas or \
+            incident.category_code not in labels:
+        raise NotFound("service_request_id not found.")
+    return _open311_record(incident, labels[incident.category_code], lang)
+
+
+def open311_token(session: Session, identity: Identity, token: object,
+                  antennas: tuple[str, ...]) -> View:
+    """The service_request_id a POST's token stands for."""
+    authorise_open311_read(identity)
+    if not isinstance(token, str) or has_nul(token) or len(token) > 36:
+        raise NotFound("token not found.")
+    row = session.execute(select(Incident.ticket, Incident.antenna_id).join(
+        Open311Request, Open311Request.incident_id == Incident.id).where(
+        Open311Request.token == token)).first()
+    if row is None or row.antenna_id not in antennas:
+        raise NotFound("token not found.")
+    return {"service_request_id": row.ticket, "token": token}

@@ -41,7 +41,7 @@ PARTNER_UPDATE = schemas.PartnerServiceUpdateSchema()
 class ReferralsService:
     name = "referrals"
 
-    db = Database(metadata, relay=True)
+    db = Database(metadata, relay=True, gauges=views.gauges)  # read at each scrape
     caller = CallerIdentity()
     clock = Clock()
     metrics = EntrypointMetrics()

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.referrals import domain, policy
@@ -14,6 +14,7 @@ from shared.clock import as_utc
 from shared.errors import Forbidden, LisaError, NotFound
 from shared.fields import record_id
 from shared.identity import Identity
+from shared.metrics import Family, Reading
 from shared.paging import fetch_page
 from shared.reference import partners
 from shared.sealing import unseal
@@ -192,3 +193,16 @@ def audit_page(uow: UnitOfWork, identity: Identity, query: Mapping[str, Any],
         "referral_id": r.referral_id, "user": r.user, "role": r.role,
         "organisation": r.organisation, "action": r.action, "purpose": r.purpose,
         "granted": r.granted, "at": as_utc(r.at)})
+
+
+AWAITING_ANSWER = Family("lisa_referrals_awaiting_answer", "Referrals sent and not yet "
+                         "accepted or declined.", ("antenna", "urgency"))
+
+
+def gauges(session: Session, now: datetime) -> list[Reading]:
+    """Referrals waiting for the receiver's answer, by antenna and urgency, read when
+    Prometheus scrapes (counts only: no organisation, no content)."""
+    return [AWAITING_ANSWER.rows(session.execute(
+        select(Referral.antenna_id, Referral.urgency, func.count())
+        .where(Referral.status == domain.SENT)
+        .group_by(Referral.antenna_id, Referral.urgency)))]

@@ -4,7 +4,6 @@ event handlers create a job per graffiti incident."""
 import logging
 
 from nameko.timer import timer
-from prometheus_client import Counter, Gauge
 
 from services.tags import schemas, use_cases, views
 from services.tags.models import metadata
@@ -12,7 +11,7 @@ from shared.config import Setting
 from shared.db import Database
 from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import NotFound, validated
-from shared.handlers import DeadLetters, Rejected, idempotent_handler
+from shared.handlers import DeadLetters, QueueGauges, Rejected, idempotent_handler
 from shared.ops import ops_service
 from shared.rpc import ServiceClient, deadline, rpc
 
@@ -21,12 +20,6 @@ log = logging.getLogger(__name__)
 # Where the crew's van starts and ends its day (the antenna).
 DEPOT_LAT = Setting("LISA_ANTENNA_LAT", "50.8338", "latitude of the crew's depot (the antenna)")
 DEPOT_LON = Setting("LISA_ANTENNA_LON", "4.3703", "longitude of the crew's depot")
-
-OPEN_JOBS = Gauge("lisa_tags_open_jobs", "Removal jobs not done, cancelled or rejected.")
-OPEN_M2 = Gauge("lisa_tags_open_m2", "Estimated m2 of graffiti waiting for removal.")
-OVERDUE_JOBS = Gauge("lisa_tags_overdue_jobs", "Open removal jobs past their deadline.")
-REMOVED_M2_YEAR = Gauge("lisa_tags_removed_m2_this_year", "m2 removed since 1 January.")
-REMOVED_M2 = Counter("lisa_tags_removed_m2", "m2 of graffiti removed (completed jobs).")
 
 JOB = schemas.JobSchema()
 PAGE = schemas.JobPageSchema()
@@ -52,11 +45,12 @@ GRAFFITI = "graffiti"
 class TagsService:
     name = "tags"
 
-    db = Database(metadata, relay=True)
+    db = Database(metadata, relay=True, gauges=views.gauges)  # read at each scrape
     caller = CallerIdentity()
     clock = Clock()
     metrics = EntrypointMetrics()
     dead_letters = DeadLetters()
+    queue_gauges = QueueGauges()
     incidents = ServiceClient("incidents")
 
     # -- incidents' events ---------------------------------------------------------------------
@@ -155,9 +149,7 @@ class TagsService:
 
     @rpc
     def complete(self, job_id, payload):
-        view = self._change(use_cases.complete, COMPLETE, job_id, payload)
-        REMOVED_M2.inc(view["completion"]["removed_m2"])
-        return view
+        return self._change(use_cases.complete, COMPLETE, job_id, payload)
 
     @rpc
     def cancel(self, job_id, payload):
@@ -220,15 +212,6 @@ class TagsService:
             reminded = use_cases.remind_consents(uow, self.clock())
         if reminded:
             log.info("reminded %d jobs still waiting for the owner's consent", reminded)
-
-    @timer(interval=30, eager=True)
-    def refresh_gauges(self):
-        with self.db.session() as session:
-            numbers = views.backlog(session, self.clock())
-        OPEN_JOBS.set(numbers["open_jobs"])
-        OPEN_M2.set(numbers["open_m2"])
-        OVERDUE_JOBS.set(numbers["overdue_jobs"])
-        REMOVED_M2_YEAR.set(numbers["removed_m2_this_year"])
 
 
 TagsOps = ops_service("tags", metadata)

@@ -325,7 +325,9 @@ def schedule(uow: UnitOfWork, identity: Identity, job_id: object, data: Mapping[
     _move(session, job, domain.SCHEDULED, identity, now, f"for {data['date'].isoformat()}")
     if data["date"] < now.astimezone(BRUSSELS).date():
         raise ValidationFailed("Cannot schedule in the past.", {"date": ["In the past."]})
-    crew = data.get("crew") or []
+    # Named members must be of the crew and present that day; stored as the crew list spells them.
+    crew = [m.name for m in views.crew_present(session, job.antenna_id, data["date"],
+                                                data["crew"])] if data.get("crew") else []
     if crew and len(crew) < domain.crew_needed(job.height_m):
         raise ValidationFailed("Work above 3 m needs two crew members.",
                                {"crew": ["At least two for work above 3 m."]})
@@ -347,8 +349,11 @@ def complete(uow: UnitOfWork, identity: Identity, job_id: object, data: Mapping[
                                 data.get("minutes_spent"), data.get("crew") or [], job.area_m2)
     except domain.RuleViolation as exc:
         raise ValidationFailed(str(exc)) from None
+    # Whoever did the work is credited by their crew record, absent that day or not (a completion
+    # may be recorded later); an unknown name is refused.
+    crew = [m.name for m in views.crew_members(session, job.antenna_id, data["crew"])]
     job.removed_m2, job.method = data["removed_m2"], data["method"]
-    job.minutes_spent, job.crew = data["minutes_spent"], json.dumps(data["crew"])
+    job.minutes_spent, job.crew = data["minutes_spent"], json.dumps(crew)
     site = session.get_one(Site, job.site_id)
     site.last_removal_at, site.removals = now, site.removals + 1
     due = as_utc(job.due_at)

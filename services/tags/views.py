@@ -24,6 +24,7 @@ from shared.clock import as_utc
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.fields import record_id
 from shared.identity import Identity
+from shared.metrics import Family, Reading
 from shared.paging import fetch_page
 from shared.queries import neighbourhood_is
 
@@ -155,20 +156,37 @@ def list_jobs(session: Session, identity: Identity, query: Mapping[str, Any],
     return page.answer(lambda job: job_view(session, job, now), open_m2=float(open_m2 or 0))
 
 
-def backlog(session: Session, now: datetime) -> dict[str, float]:
-    open_filter = Job.status.in_(domain.OPEN_STATUSES)
+OPEN_JOBS = Family("lisa_tags_open_jobs", "Removal jobs not done, cancelled or rejected.",
+                   ("antenna",))
+BACKLOG_M2 = Family("lisa_tags_backlog_m2", "Estimated m2 of graffiti waiting for removal "
+                    "(open jobs).", ("antenna",))
+OVERDUE_JOBS = Family("lisa_tags_overdue_jobs", "Open removal jobs past their deadline.",
+                      ("antenna",))
+REMOVED_M2 = Family("lisa_tags_removed_m2_total", "m2 of graffiti removed since 1 January "
+                    "(Brussels time), read from the completed jobs.", ("antenna",),
+                    kind="counter")
+
+
+def gauges(session: Session, now: datetime) -> list[Reading]:
+    """The crew's backlog per antenna, read when Prometheus scrapes. The m2 removed this year
+    is a counter read from the jobs themselves, so a restart does not reset it and 1 January
+    does (a counter reset, which rate() and increase() handle)."""
+    is_open = Job.status.in_(domain.OPEN_STATUSES)
     year_start = datetime(now.astimezone(BRUSSELS).year, 1, 1, tzinfo=BRUSSELS)
-    return {
-        "open_jobs": session.scalar(select(func.count()).select_from(Job).where(open_filter))
-        or 0,
-        "open_m2": float(session.scalar(select(func.coalesce(func.sum(Job.area_m2), 0.0))
-                                        .where(open_filter)) or 0),
-        "overdue_jobs": session.scalar(select(func.count()).select_from(Job).where(
-            open_filter, Job.due_at < now)) or 0,
-        "removed_m2_this_year": float(session.scalar(
-            select(func.coalesce(func.sum(Job.removed_m2), 0.0)).where(
-                Job.status == domain.DONE, Job.completed_at >= year_start)) or 0),
-    }
+    backlog = session.execute(
+        select(Job.antenna_id, func.count(), func.coalesce(func.sum(Job.area_m2), 0.0))
+        .where(is_open).group_by(Job.antenna_id)).all()
+    return [
+        OPEN_JOBS.rows((antenna, jobs) for antenna, jobs, _ in backlog),
+        BACKLOG_M2.rows((antenna, m2) for antenna, _, m2 in backlog),
+        OVERDUE_JOBS.rows(session.execute(
+            select(Job.antenna_id, func.count()).where(is_open, Job.due_at < now)
+            .group_by(Job.antenna_id))),
+        REMOVED_M2.rows(session.execute(
+            select(Job.antenna_id, func.coalesce(func.sum(Job.removed_m2), 0.0))
+            .where(Job.status == domain.DONE, Job.completed_at >= year_start)
+            .group_by(Job.antenna_id))),
+    ]
 
 
 # -- the crew ---------------------------------------------------------------------------------
@@ -207,24 +225,36 @@ def absent_on(session: Session, day: date, member_ids: list[int]) -> set[int]:
         CrewAbsence.last_day >= day)))
 
 
+def _active_crew(session: Session, antenna: str) -> list[CrewMember]:
+    return list(session.scalars(select(CrewMember).where(
+        CrewMember.antenna_id == antenna, CrewMember.active).order_by(CrewMember.id)))
+
+
+def crew_members(session: Session, antenna: str, names: list[str]) -> list[CrewMember]:
+    """The active members named (any case, surrounding spaces ignored); an unknown name is a
+    422 naming it."""
+    known = {m.name.casefold(): m for m in _active_crew(session, antenna)}
+    unknown = [name for name in names if name.strip().casefold() not in known]
+    if unknown:
+        raise ValidationFailed("Unknown crew member.", {"crew": [", ".join(unknown)]})
+    return [known[name.strip().casefold()] for name in names]
+
+
 def crew_present(session: Session, antenna: str, day: date,
                  names: list[str] | None) -> list[CrewMember]:
     """The active members present on `day`; or the members named, each of whom must be an
     active member present that day."""
-    members = session.scalars(select(CrewMember).where(
-        CrewMember.antenna_id == antenna, CrewMember.active).order_by(CrewMember.id)).all()
-    absent = absent_on(session, day, [m.id for m in members])
     if names is None:
+        members = _active_crew(session, antenna)
+        absent = absent_on(session, day, [m.id for m in members])
         return [m for m in members if m.id not in absent]
-    known = {m.name.casefold(): m for m in members}
-    unknown = [name for name in names if name.casefold() not in known]
-    if unknown:
-        raise ValidationFailed("Unknown crew member.", {"crew": [", ".join(unknown)]})
-    away = [name for name in names if known[name.casefold()].id in absent]
+    named = crew_members(session, antenna, names)
+    absent = absent_on(session, day, [m.id for m in named])
+    away = [m.name for m in named if m.id in absent]
     if away:
         raise ValidationFailed("Absent that day.",
                                {"crew": [f"{', '.join(away)}: absent on {day.isoformat()}."]})
-    return [known[name.casefold()] for name in names]
+    return named
 
 
 # -- the day's plan ---------------------------------------------------------------------------

@@ -97,6 +97,8 @@ TAG_SCENARIOS = {
 @pytest.fixture
 def tags_db(database_url_factory, memory_broker):
     with migrated_database("tags", database_url_factory("tags")) as database:
+        with database.unit_of_work() as uow:    # the crew named in TAG_ACTIONS
+            tags.add_crew_member(uow, COORDINATOR, {"name": "Karim", "hours_per_day": 7.6}, NOW)
         yield database
 
 

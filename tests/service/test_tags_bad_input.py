@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.service.test_tags_embedded import COMPLETION, CONSENT, DIRECT, TODAY
+from tests.service.test_tags_embedded import COMPLETION, CONSENT, DIRECT, TODAY, with_crew
 
 BAD = [
     ("negative area", "create", {**DIRECT, "area_m2": -3}, 422),
@@ -42,6 +42,7 @@ def test_bad_input_changes_nothing(shared_platform, name, action, body, status):
 
 def test_forbidden_transition_after_completion(shared_platform):
     api = shared_platform
+    with_crew(api, *COMPLETION["crew"])
     job = api.call("POST", "/api/v1/tag-jobs", "tags", json=DIRECT).json()
     api.call("POST", f"/api/v1/tag-jobs/{job['id']}/schedule", "tags",
              json={"date": TODAY.isoformat()})

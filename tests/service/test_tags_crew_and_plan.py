@@ -134,3 +134,39 @@ def test_two_jobs_at_one_site_are_flagged_in_the_plan(shared_platform):
     assert visits[second["id"]]["same_site_as"] == [first["id"]]
     order = [v["order"] for v in (visits[first["id"]], visits[second["id"]])]
     assert abs(order[0] - order[1]) == 1                       # back to back
+
+
+def test_only_members_present_that_day_are_scheduled_or_credited_with_the_work(shared_platform):
+    """The crew is data: a job is scheduled with members present on its day, and completed by
+    members of the crew, whatever the case they are typed in; anyone else is named in a 422."""
+    api = shared_platform
+    nadia = add(api, "Nadia")
+    away, back = working_day(6), working_day(7)
+    assert api.call("POST", f"/api/v1/tag-crew/{nadia['id']}/absences", "coordinator",
+                    json={"first_day": away.isoformat(),
+                          "last_day": away.isoformat()}).status_code == 201
+    job = api.call("POST", "/api/v1/tag-jobs", "tags", json={
+        **DIRECT, "site": {**DIRECT["site"], "address": "Rue Vilain XIIII 9, 1050 Ixelles"}})
+    assert job.status_code == 201, job.text
+    path = f"/api/v1/tag-jobs/{job.json()['id']}"
+
+    def schedule(day, crew):
+        return api.call("POST", f"{path}/schedule", "coordinator",
+                        json={"date": day.isoformat(), "crew": crew})
+
+    unknown = schedule(back, ["Nadia", "Somebody Else"])
+    assert unknown.status_code == 422 and "Somebody Else" in str(unknown.json()["error"])
+    absent = schedule(away, ["Nadia"])
+    assert absent.status_code == 422 and "absent" in str(absent.json()["error"]["fields"])
+    assert api.call("GET", path, "coordinator").json()["status"] == "ready"   # nothing moved
+    scheduled = schedule(back, ["nadia "])
+    assert scheduled.status_code == 200, scheduled.text
+    assert scheduled.json()["scheduled_crew"] == ["Nadia"]
+
+    completion = {"removed_m2": 2, "method": "chemical", "minutes_spent": 40}
+    stranger = api.call("POST", f"{path}/complete", "tags",
+                        json={**completion, "crew": ["Nadia", "Mallory"]})
+    assert stranger.status_code == 422 and "Mallory" in str(stranger.json()["error"])
+    done = api.call("POST", f"{path}/complete", "tags", json={**completion, "crew": ["NADIA"]})
+    assert done.status_code == 200, done.text
+    assert done.json()["completion"]["crew"] == ["Nadia"]

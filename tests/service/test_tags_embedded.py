@@ -41,6 +41,13 @@ def job_of(api, incident_id):
                                      "tags").json()["items"])
 
 
+def with_crew(api, *names):
+    """The crew is the coordinator's data: the members a test schedules or credits must exist."""
+    for name in names:
+        response = api.call("POST", "/api/v1/tag-crew", "coordinator", json={"name": name})
+        assert response.status_code in (201, 422), response.text   # 422: already in the crew
+
+
 def report(api, body, user="desk"):
     response = api.call("POST", "/api/v1/incidents", user, json=body)
     assert response.status_code == 201, response.text
@@ -82,6 +89,7 @@ def test_a_redelivered_incident_event_creates_nothing_new(embedded_platform):
 
 def test_private_property_consent_schedule_complete_resolves_the_incident(embedded_platform):
     api = embedded_platform
+    with_crew(api, *COMPLETION["crew"])
     incident = report(api, PRIVATE)
     [job] = job_of(api, incident["id"])
     assert job["status"] == "awaiting_consent" and job["due_at"] is None
@@ -120,6 +128,7 @@ def test_legal_wall_rejects_the_job(embedded_platform):
 
 def test_a_site_tagged_again_within_90_days_is_flagged(embedded_platform):
     api = embedded_platform
+    with_crew(api, *COMPLETION["crew"])
     first = api.call("POST", "/api/v1/tag-jobs", "tags", json=DIRECT).json()
     assert first["recurrence"] is False
     api.call("POST", f"/api/v1/tag-jobs/{first['id']}/schedule", "tags",

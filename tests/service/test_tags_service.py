@@ -96,7 +96,7 @@ def test_a_seeded_week_of_plans_is_valid(tags_db):
             Job.status == domain.AWAITING_CONSENT))
     assert awaiting > 0
     day = MONDAY.astimezone(BRUSSELS).date()
-    planned_days = 0
+    planned_days = completed = 0
     for _ in range(5):
         day = add_working_days(day, 1)
         now = datetime.combine(day, datetime.min.time(), BRUSSELS) + timedelta(hours=7)
@@ -127,7 +127,12 @@ def test_a_seeded_week_of_plans_is_valid(tags_db):
                     "crew": ["Karim", "Sofie"]}, now + timedelta(hours=8))
         assert planned or not ranking     # a day with ready work is never empty
         planned_days += bool(planned)
+        completed += len(planned)
     assert planned_days >= 4
     with tags_db.session() as session:
-        numbers = views.backlog(session, now)
-    assert numbers["removed_m2_this_year"] > 0
+        readings = {reading.family.name: reading.rows for reading in views.gauges(session, now)}
+        next_year = {reading.family.name: reading.rows
+                     for reading in views.gauges(session, now.replace(year=now.year + 1))}
+    [((antenna,), removed)] = readings["lisa_tags_removed_m2_total"]
+    assert antenna == ANTENNA and removed == 2.0 * completed
+    assert next_year["lisa_tags_removed_m2_total"] == []   # a new year starts from 0
