@@ -1,14 +1,25 @@
 """nameko entrypoints of the prevention service. Every RPC: who is calling, may they do this at
 all and see this record (before the body is read; refusals logged), validate, use case,
 serialise. The permissions are checked in use_cases and views, here in the service."""
+import logging
+
+from nameko.timer import timer
+
 from services.prevention import policy, schemas, use_cases, views
 from services.prevention.models import metadata
+from shared.config import Setting
 from shared.db import Database
 from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import Forbidden, NotFound, validated
 from shared.handlers import DeadLetters, Rejected, idempotent_handler
 from shared.ops import ops_service
 from shared.rpc import ServiceClient, deadline, rpc
+
+log = logging.getLogger(__name__)
+
+PURGE_DAYS = Setting("LISA_PREVENTION_PURGE_DAYS", "365",
+                     "days after a follow-up, mediation case or visit ended when its sealed "
+                     "text (notes, summaries, address, report) is erased")
 
 OUTING = schemas.LogOutingSchema()
 TALLY = schemas.TallySchema()
@@ -205,6 +216,13 @@ class PreventionService:
                 return self.incidents.get(incident_id)
         except (NotFound, Forbidden):
             return None
+
+    @timer(interval=3600)
+    def purge_ended_records(self):
+        with self.db.unit_of_work() as uow:
+            purged = use_cases.purge(uow, self.clock(), PURGE_DAYS.integer())
+        if purged:
+            log.info("prevention: sealed text of %d ended records erased", purged)
 
     # -- incidents' events -----------------------------------------------------------------------
     @idempotent_handler("incidents", "incident_reported")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from services.prevention import demo, events, routes, use_cases
 from services.prevention.models import metadata
-from services.prevention.service import PreventionOps, PreventionService
+from services.prevention.service import PURGE_DAYS, PreventionOps, PreventionService
 from shared.spec import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -16,6 +16,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     publishes=events.PUBLISHES,
     seed_demo=demo.seed_demo,
+    settings=(PURGE_DAYS,),
     seals_content=True,
     reseal=use_cases.reseal_content,
     routes=routes.RESOURCES,

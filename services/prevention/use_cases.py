@@ -4,7 +4,7 @@ row, confidential text sealed, and the indicators' event written in the same uni
 Events carry counts and codes only (events.py). Reads are in views.py."""
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -515,6 +515,38 @@ def cancel_visit(uow: UnitOfWork, identity: Identity, number: object, data: Mapp
     view = views.visit_in_detail_logged(uow.session, identity, visit, now, "cancel visit")
     uow.commit()
     return view
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+def purge(uow: UnitOfWork, now: datetime, days: int) -> int:
+    """Erase the sealed text of follow-ups, mediation cases and visits that ended more than
+    `days` ago (notes, summaries, session notes, a household's address, contact and report);
+    the codes, dates and counts stay for the figures. Returns how many records were purged."""
+    cutoff = now - timedelta(days=days)
+    session = uow.session
+    purged = 0
+    for record in session.scalars(select(Accompaniment).where(
+            Accompaniment.closed_at < cutoff, Accompaniment.notes_sealed.is_not(None))):
+        record.notes_sealed = None
+        purged += 1
+    for case in session.scalars(select(MediationCase).where(MediationCase.closed_at < cutoff)):
+        notes = session.scalars(select(MediationSession).where(
+            MediationSession.case_id == case.id,
+            MediationSession.notes_sealed.is_not(None))).all()
+        if case.summary_sealed is None and not notes:
+            continue
+        case.summary_sealed = None
+        for row in notes:
+            row.notes_sealed = None
+        purged += 1
+    for visit in session.scalars(select(Visit).where(
+            Visit.updated_at < cutoff, Visit.status.in_(domain.VISIT.final),
+            Visit.address_sealed.is_not(None))):
+        visit.address_sealed = visit.contact_sealed = visit.report_sealed = None
+        purged += 1
+    uow.commit()
+    return purged
 
 
 # -- operations ---------------------------------------------------------------------------------
