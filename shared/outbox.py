@@ -144,23 +144,39 @@ class OutboxRelay:
             user = config.amqp_user(self.amqp_uri)
             properties = {"user_id": user} if user else {}
             row = rows[0]  # the row a failure is recorded on, if the connection itself fails
+            returned: list[str] = []
+
+            def on_return(exception, exchange, routing_key, message):
+                returned.append(f"unroutable: {exception}: {exchange}/{routing_key}")
+
             try:
                 connection = self._producer_connection()
-                producer = connection.Producer()
+                producer = connection.Producer(on_return=on_return)
                 for row in rows:
+                    returned.clear()
                     exchange = Exchange(events.exchange_name(row.source), type="topic",
                                         durable=True)
                     producer.publish(
                         json.loads(row.body), exchange=exchange, routing_key=row.event_type,
                         declare=[exchange], serializer="json", delivery_mode=2,
+                        mandatory=True,
                         retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2},
                         timeout=CONFIRM_TIMEOUT_SECONDS, confirm_timeout=CONFIRM_TIMEOUT_SECONDS,
                         **properties,
                     )
+                    # The broker returns (before its confirm) an event no queue is bound for.
+                    # `migrate` declares every consumer's queue, so no service wants it: it is
+                    # recorded on the row, counted and logged, and the outbox moves on (holding
+                    # it would stop every later event of this service).
+                    unroutable = returned[0][:2000] if returned else None
+                    if unroutable:
+                        log.warning("outbox relay of %s: event %s %s", self.database.service,
+                                    row.event_type, unroutable)
+                        metrics.OUTBOX_UNROUTABLE.labels(row.source, row.event_type).inc()
                     session.execute(
                         update(outbox).where(outbox.c.id == row.id)
                         .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1,
-                                last_error=None)
+                                last_error=unroutable)
                     )
                     published += 1
                     metrics.EVENTS_PUBLISHED.labels(row.source, row.event_type).inc()

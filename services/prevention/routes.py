@@ -18,7 +18,7 @@ class StreetWorkRoutes:
 
     @api("PUT", "/api/v1/street-work/assignment",
          summary="The neighbourhood the calling street worker is assigned to", tag=TAG,
-         request=schemas.AssignmentSchema, response=schemas.AssignmentSchema)
+         request=schemas.StreetWorkAssignmentSchema, response=schemas.StreetWorkAssignmentSchema)
     def assign_neighbourhood(self, request, identity):
         return self.prevention.assign_neighbourhood(read_json(request))
 

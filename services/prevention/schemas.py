@@ -29,7 +29,7 @@ class LogOutingSchema(Schema):
     day = _day("The outing's day (default today; up to 92 days back).")
 
 
-class AssignmentSchema(Schema):
+class StreetWorkAssignmentSchema(Schema):
     neighbourhood = fields.String(required=True, validate=NEIGHBOURHOOD, metadata={
         "description": "The neighbourhood the street worker is assigned to."})
 
