@@ -370,3 +370,33 @@ def test_figures_are_aggregated_and_suppressed_for_the_coordinator(month):
     assert f"{MONTH.strftime('%Y-%m')}:accompaniments_closed" in overall["suppressed"]
     assert api.call("GET", f"/api/v1/street-work/figures?year={MONTH.year}",
                     "police").status_code == 403
+
+
+def test_the_indicators_service_computes_the_same_figures_and_suppresses_small_counts(month):
+    """The catalogue read by the indicators service itself, from the same events on the bus."""
+    api, _, _ = month
+
+    def series(code, label):
+        grain = catalogue()[code]["period"]
+        response = api.call("GET", f"/api/v1/indicators/{code}/series?from={label}&to={label}"
+                                   f"&grain={grain}", "coordinator")
+        assert response.status_code == 200, response.text
+        points = response.json()["points"]
+        return points[0] if points else None
+
+    month_label, year_label = MONTH.strftime("%Y-%m"), str(MONTH.year)
+    expected = {"PREV-SW-CONTACTS": (month_label, 86), "PREV-SW-CONTACTS-ASSIGNED":
+                (month_label, 79), "PREV-SW-NEW-PEOPLE": (month_label, 20),
+                "PREV-SW-WORKERS": (month_label, 3), "PREV-SW-FOLLOWUPS": (year_label, 6),
+                "PREV-POLICY-NOTES": (year_label, 1), "PREV-CONCERTATIONS": (year_label, 2),
+                "PREV-CONCERTATION-MEMBERS": (year_label, 6)}
+    # fewer than 5 events behind them: shown as "<5", no value
+    suppressed = {"PREV-SW-TRUST": year_label, "PREV-SW-STRUCTURING": year_label,
+                  "PREV-MEDIATION-AGREEMENT": year_label, "PREV-MEDIATIONS": year_label}
+    eventually(lambda: (series("PREV-CONCERTATION-MEMBERS", year_label) or {}).get("value")
+               == 6, timeout=30, interval=0.5)
+    for code, (label, value) in expected.items():
+        assert series(code, label)["value"] == value, code
+    for code, label in suppressed.items():
+        point = series(code, label)
+        assert point["suppressed"] is True and point["value"] is None, code
