@@ -39,7 +39,7 @@ from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
 from nameko.amqp.consume import Consumer as NamekoConsumer
 from nameko.events import EventHandler
-from nameko.exceptions import ContainerBeingKilled, UnknownService
+from nameko.exceptions import ContainerBeingKilled, RemoteError, UnknownService
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.messaging import Consumer as ConsumerEntrypoint
 from nameko.messaging import decode_from_headers
@@ -59,6 +59,23 @@ log = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (DBAPIError, ServiceUnavailable, UnknownService, OperationalError,
                     ConnectionError)
+# The same failures met by the service a handler called over RPC reach the handler as nameko's
+# RemoteError naming the class: an incidents service whose database is restarting is as transient
+# for the tags consumer asking it as its own database would be (found by `make test-chaos`).
+TRANSIENT_REMOTE_ERRORS = frozenset({
+    "OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError",
+    "ServiceUnavailable", "UnknownService", "ConnectionError", "ConnectionRefusedError",
+    "ConnectionResetError", "BrokenPipeError",
+})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure worth retrying later: ours, or the same met by a service we called."""
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return True
+    return isinstance(exc, RemoteError) and exc.exc_type in TRANSIENT_REMOTE_ERRORS
+
+
 ATTEMPT_HEADER = "x-lisa-attempt"       # retries made so far
 REPLAYS_HEADER = "x-lisa-replays"       # times an operator replayed it from the dead letters
 PUBLISHER_HEADER = "x-lisa-publisher"   # the validated user_id of the original publication
@@ -330,7 +347,10 @@ def _handle(service, fn, source, event_type, body, delivery: Delivery) -> None:
         outcome("processed")
     except Rejected as exc:
         dead_letter(f"rejected: {exc}", "rejected")
-    except TRANSIENT_ERRORS as exc:
+    except Exception as exc:
+        if not is_transient(exc):
+            dead_letter(traceback.format_exc(), "dead_lettered")
+            return
         delays = config.event_retry_delays()
         if delivery.attempt < len(delays):
             delay = delays[delivery.attempt]
@@ -341,8 +361,6 @@ def _handle(service, fn, source, event_type, body, delivery: Delivery) -> None:
         else:
             dead_letter(f"gave up after {delivery.attempt} retries: {traceback.format_exc()}",
                         "dead_lettered")
-    except Exception:
-        dead_letter(traceback.format_exc(), "dead_lettered")
 
 
 # -- what the broker holds, for Prometheus ------------------------------------------------------
