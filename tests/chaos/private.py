@@ -127,9 +127,9 @@ class PrivatePostgres:
     def admin_url(self) -> str:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
 
-    def database_url(self) -> str:
-        """LISA_DATABASE_URL: one database per service."""
-        return f"postgresql://postgres@127.0.0.1:{self.port}/lisa_{{service}}"
+    def database_url(self, prefix: str = "lisa") -> str:
+        """LISA_DATABASE_URL: one database per service, `<prefix>_<service>`."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{prefix}_{{service}}"
 
     def _pg_ctl(self, *args: str) -> None:
         subprocess.run([*_as("postgres"), str(self.bin / "pg_ctl"), "-D", str(self.data),
@@ -142,8 +142,18 @@ class PrivatePostgres:
                        check=True, capture_output=True, timeout=180)
         # fsync off: this cluster is thrown away; a restart is a clean shutdown (-m fast), so
         # no acknowledged commit is lost by it.
-        self._pg_ctl("-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                     "-c fsync=off -c max_connections=300", "start")
+        self._pg_ctl("-o", self.options, "start")
+
+    @property
+    def options(self) -> str:
+        return (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c max_connections=300")
+
+    def stop_only(self) -> None:
+        self._pg_ctl("-m", "fast", "stop")
+
+    def start_again(self) -> None:
+        self._pg_ctl("-o", self.options, "start")
 
     def restart(self) -> None:
         self._pg_ctl("-m", "fast", "restart")

@@ -40,7 +40,7 @@ from lisa.local import fresh_keys, service_processes, stop_group, wait_ready
 from shared import config, events, topology
 from shared.db import Database
 from tests.chaos import private
-from tests.conftest import ANTENNA, IN_CI, ROOT
+from tests.conftest import ANTENNA, ROOT
 
 pytestmark = pytest.mark.chaos
 
@@ -60,13 +60,20 @@ class ChaosDeployment:
     """`lisa.cli run` on the private broker and database, each service as its own broker user."""
 
     def __init__(self, base: Path, rabbit: private.PrivateRabbit,
-                 postgres: private.PrivatePostgres):
+                 postgres: private.PrivatePostgres, name: str = "lisa"):
+        """`name`: the vhost and the prefix of the databases of this deployment."""
         from lisa.local import free_port
 
-        self.rabbit, self.postgres, self.base = rabbit, postgres, base
+        self.rabbit, self.postgres, self.base = rabbit, postgres, base / name
+        self.base.mkdir()
+        base = self.base
         self.ports = {spec.name: free_port() for spec in platform.specs()}
-        env = {**os.environ, **fresh_keys(), "LISA_AMQP_URI": rabbit.uri,
-               "LISA_DATABASE_URL": postgres.database_url(), "LISA_VAR_DIR": str(base),
+        self.vhost = name
+        rabbit.ctl("add_vhost", name)
+        rabbit.ctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        self.amqp_uri = rabbit.uri.rstrip("/") + f"/{name}"
+        env = {**os.environ, **fresh_keys(), "LISA_AMQP_URI": self.amqp_uri,
+               "LISA_DATABASE_URL": postgres.database_url(name), "LISA_VAR_DIR": str(base),
                "PYTHONPATH": str(ROOT), "RABBITMQ_NODENAME": rabbit.node,
                "LISA_BROKER_USER_PREFIX": "lisa-", "LISA_LOG_LEVEL": "WARNING",
                **RETRIES,
@@ -76,7 +83,7 @@ class ChaosDeployment:
         for spec in platform.specs():
             env[config.SERVICE_AMQP_URI.name(spec.name)] = (
                 f"pyamqp://{config.BROKER_USER_PREFIX.default}{spec.name}:{uuid.uuid4().hex}"
-                f"@127.0.0.1:{rabbit.port}//")
+                f"@127.0.0.1:{rabbit.port}/{name}")
         self.env = env
         self.log_path = base / "platform.log"
         self.process: subprocess.Popen | None = None
@@ -251,7 +258,7 @@ def publish_poison(deployment: ChaosDeployment) -> dict:
         producer.publish(missing, exchange=exchange, routing_key="incident_reported",
                          serializer="json", user_id=user, delivery_mode=2)
     # the operator's user may write anywhere; consumers believe only the owner's
-    with Connection(deployment.rabbit.uri, transport_options={"confirm_publish": True}) as conn:
+    with Connection(deployment.amqp_uri, transport_options={"confirm_publish": True}) as conn:
         conn.Producer().publish(forged, exchange=exchange, routing_key="incident_reported",
                                 serializer="json", delivery_mode=2)
     return {"undecodable": POISON_MARK, "invalid": invalid["event_id"],
@@ -269,7 +276,7 @@ def consumers_of(source: str, event_type: str) -> list[str]:
 def letters(deployment: ChaosDeployment, parked: bool = False) -> list[dict]:
     from shared.handlers import list_dead_letters
 
-    return list_dead_letters(deployment.rabbit.uri, parked=parked)
+    return list_dead_letters(deployment.amqp_uri, parked=parked)
 
 
 def queues_idle(deployment: ChaosDeployment) -> bool:
@@ -279,7 +286,7 @@ def queues_idle(deployment: ChaosDeployment) -> bool:
     consumers = {service for service, _, _ in topology.handlers_of(classes)}
     names += [topology.delay_queue(service, seconds).name for service in consumers
               for seconds in set(config.event_retry_delays())]
-    with Connection(deployment.rabbit.uri, connect_timeout=5) as connection:
+    with Connection(deployment.amqp_uri, connect_timeout=5) as connection:
         channel = connection.default_channel
         for name in names:
             try:
@@ -332,26 +339,6 @@ def check_indicators(deployment: ChaosDeployment) -> str:
 
 
 # -- the run --------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def private_infrastructure():
-    why = private.available()
-    if why:
-        if IN_CI:
-            pytest.fail(why)
-        pytest.skip(why)
-    base = private.temporary_base()
-    rabbit, postgres = private.PrivateRabbit(base), private.PrivatePostgres(base)
-    try:
-        postgres.start()
-        rabbit.start()
-        yield base, rabbit, postgres
-    finally:
-        rabbit.stop()
-        postgres.stop()
-        import shutil
-        shutil.rmtree(base, ignore_errors=True)
-
 
 def reports_to_send(count: int) -> list[dict]:
     from bench.pipeline import varied_reports
@@ -503,6 +490,7 @@ def run_and_check(deployment: ChaosDeployment) -> None:
         "accepted": len(accepted),
         "refused_503": clients.statuses.get(503, 0),
         "other_5xx": sum(n for s, n in clients.statuses.items() if s >= 500 and s != 503),
+        "statuses": {str(s): n for s, n in sorted(clients.statuses.items())},
         "connection_errors": clients.connection_errors,
         "repeated_on_purpose": clients.repeated,
         "stored": len(rows),
@@ -554,7 +542,8 @@ def write_results(figures: dict) -> None:
             ("HTTP requests (with retries)", figures["requests"]),
             ("accepted (201)", figures["accepted"]),
             ("refused with 503 (then retried)", figures["refused_503"]),
-            ("other 5xx", figures["other_5xx"]),
+            ("other 5xx (then retried)", f"{figures['other_5xx']} (answers by status: "
+             f"{', '.join(f'{k}: {v}' for k, v in figures['statuses'].items())})"),
             ("connection errors (then retried)", figures["connection_errors"]),
             ("stored incidents", figures["stored"]),
             ("duplicates", figures["duplicates"]),
@@ -572,7 +561,18 @@ def write_results(figures: dict) -> None:
             ("service processes restarted", figures["process_restarts"]),
             ("indicators", figures["indicators"])]
     text_rows = "\n".join(f"| {name} | {value} |" for name, value in rows)
-    RESULTS.with_suffix(".md").write_text(
-        f"Measured {figures['measured_at']} by `make test-chaos` ({figures['reports']} reports, "
-        f"{figures['clients']} clients; faults: {'; '.join(figures['faults'])}).\n\n"
-        f"| figure | value |\n|---|---|\n{text_rows}\n")
+    table = (f"Measured {figures['measured_at']} by `make test-chaos` ({figures['reports']} "
+             f"reports, {figures['clients']} clients; faults: {'; '.join(figures['faults'])})."
+             f"\n\n| figure | value |\n|---|---|\n{text_rows}\n")
+    RESULTS.with_suffix(".md").write_text(table)
+    show_in_readme(table)
+
+
+def show_in_readme(table: str) -> None:
+    """The README's Chaos section shows bench/chaos_results.md between its markers."""
+    readme_path = Path(ROOT) / "README.md"
+    readme = readme_path.read_text()
+    start, end = "<!-- chaos:start -->", "<!-- chaos:end -->"
+    if start in readme and end in readme:
+        head, rest = readme.split(start, 1)
+        readme_path.write_text(f"{head}{start}\n{table}{end}{rest.split(end, 1)[1]}")
