@@ -39,7 +39,7 @@ from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
 from nameko.amqp.consume import Consumer as NamekoConsumer
 from nameko.events import EventHandler
-from nameko.exceptions import ContainerBeingKilled, RemoteError, UnknownService
+from nameko.exceptions import ContainerBeingKilled, UnknownService
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.messaging import Consumer as ConsumerEntrypoint
 from nameko.messaging import decode_from_headers
@@ -47,7 +47,7 @@ from sqlalchemy.exc import DBAPIError
 
 from shared import config, events, metrics, topology
 from shared.events import Rejected  # noqa: F401  (handlers raise it from here)
-from shared.rpc import ServiceUnavailable
+from shared.rpc import ServiceUnavailable, is_transient_remote
 from shared.topology import (  # noqa: F401  (re-exported for callers and tests)
     DEAD_LETTER_EXCHANGE,
     DEAD_LETTER_QUEUE,
@@ -59,21 +59,11 @@ log = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (DBAPIError, ServiceUnavailable, UnknownService, OperationalError,
                     ConnectionError)
-# The same failures met by the service a handler called over RPC reach the handler as nameko's
-# RemoteError naming the class: an incidents service whose database is restarting is as transient
-# for the tags consumer asking it as its own database would be (found by `make test-chaos`).
-TRANSIENT_REMOTE_ERRORS = frozenset({
-    "OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError",
-    "ServiceUnavailable", "UnknownService", "ConnectionError", "ConnectionRefusedError",
-    "ConnectionResetError", "BrokenPipeError",
-})
-
-
 def is_transient(exc: BaseException) -> bool:
-    """A failure worth retrying later: ours, or the same met by a service we called."""
-    if isinstance(exc, TRANSIENT_ERRORS):
-        return True
-    return isinstance(exc, RemoteError) and exc.exc_type in TRANSIENT_REMOTE_ERRORS
+    """A failure worth retrying later: ours, or the same met by a service we called (an
+    incidents service whose database restarts is as transient for the tags consumer asking it
+    as its own database would be; found by `make test-chaos`)."""
+    return isinstance(exc, TRANSIENT_ERRORS) or is_transient_remote(exc)
 
 
 ATTEMPT_HEADER = "x-lisa-attempt"       # retries made so far
