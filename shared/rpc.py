@@ -11,7 +11,7 @@ from typing import Any
 import eventlet
 import nameko.rpc
 from kombu import Exchange, Queue
-from nameko.exceptions import deserialize_to_instance
+from nameko.exceptions import RemoteError, deserialize_to_instance
 from nameko.rpc import ReplyListener, ServiceRpc
 from nameko.rpc import rpc as nameko_rpc
 
@@ -27,6 +27,20 @@ for _error in CROSSES_RPC:   # the caller gets the class the service raised, not
 class ServiceUnavailable(LisaError):
     status = 503
     code = "unavailable"
+
+
+# A service that meets the broker or its database away answers an RPC with nameko's RemoteError
+# naming the class: transient for its caller too (a consumer retries, the gateway answers 503),
+# unlike a remote bug. Found by `make test-chaos` during a PostgreSQL restart (ADR 33).
+TRANSIENT_REMOTE_ERRORS = frozenset({
+    "OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError",
+    "ServiceUnavailable", "UnknownService", "ConnectionError", "ConnectionRefusedError",
+    "ConnectionResetError", "BrokenPipeError",
+})
+
+
+def is_transient_remote(exc: BaseException) -> bool:
+    return isinstance(exc, RemoteError) and exc.exc_type in TRANSIENT_REMOTE_ERRORS
 
 
 def rpc(fn):
