@@ -81,7 +81,7 @@ def negotiate(accept_language: str | None, chosen: str | None = None) -> str:
     """The language to answer in: the user's explicit choice, else the best of the browser's
     `Accept-Language` we speak (q-values honoured), else French."""
     if chosen in LANGUAGES:
-        return chosen  # type: ignore[return-value]
+        return chosen
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate((accept_language or "")[:500].split(",")):
         pieces = part.strip().split(";")

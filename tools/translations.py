@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table of translations: one message per line reads best)
 """Writes shared/translations/<lang>/LC_MESSAGES/messages.po from messages.pot and the table
 below (English message id -> French, Dutch). Run after `pybabel extract` (README, Languages):
     .venv/bin/python tools/translations.py

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from nameko.timer import timer
+
 from services.gateway import auth
 from services.gateway.models import metadata
 from services.gateway.openapi import build_spec
-from services.gateway.web import PAGES
 from services.gateway.schemas import MeSchema, RevokedSchema, TokenRequestSchema, TokenSchema
+from services.gateway.web import PAGES
 from shared.db import Database
 from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import validated
