@@ -127,24 +127,30 @@ def journey_crew_plan_job_photo_and_refusals(page):
     log_in(page, "tags")
     page.goto("/crew")
     check(page, "plan")
-    page.goto("/crew/jobs/1")
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "lisa_session")
+    jobs = [job for status in ("scheduled", "ready")
+            for job in page.request.get(f"/api/v1/tag-jobs?status={status}&limit=5", headers={
+                "Authorization": f"Bearer {token}"}).json()["items"]]
+    assert jobs, "the demo has open removal jobs"
+    page.goto(f"/crew/jobs/{jobs[0]['id']}")
     check(page, "job")
-    if page.is_visible("#photo"):
-        page.set_input_files("#photo", files=[{"name": "notes.txt", "mimeType": "image/jpeg",
-                                               "buffer": b"not a photo"}])
-        page.click("form[action$='/photos'] button[type=submit]")
-        page.wait_for_selector("#photo-error")
-        assert "pas une photo" in page.inner_text("#photo-error")
-        check(page, "photo-refused")
-        page.set_input_files("#photo", files=[{"name": "before.jpg", "mimeType": "image/jpeg",
-                                               "buffer": photo_bytes()}])
-        page.click("form[action$='/photos'] button[type=submit]")
-        page.wait_for_selector(".photos img")
-        assert page.evaluate("document.querySelector('.photos img').naturalWidth") == 120
-        page.fill("#removed_m2", "")
-        page.click("form[action$='/complete'] button[type=submit]")
-        page.wait_for_selector(".field-error, .alert")
-        check(page, "complete-refused")
+    page.set_input_files("#photo", files=[{"name": "notes.txt", "mimeType": "image/jpeg",
+                                           "buffer": b"not a photo"}])
+    page.click("form[action$='/photos'] button[type=submit]")
+    page.wait_for_selector("#photo-error")
+    assert "pas une photo" in page.inner_text("#photo-error")
+    check(page, "photo-refused")
+    page.set_input_files("#photo", files=[{"name": "before.jpg", "mimeType": "image/jpeg",
+                                           "buffer": photo_bytes()}])
+    page.click("form[action$='/photos'] button[type=submit]")
+    page.wait_for_selector(".photos img")
+    page.wait_for_function("document.querySelector('.photos img').naturalWidth === 120")
+    page.fill("#removed_m2", "beaucoup")
+    page.fill("#minutes_spent", "30")
+    page.click("form[action$='/complete'] button[type=submit]")
+    page.wait_for_selector("#removed_m2-error")
+    assert page.input_value("#removed_m2") == "beaucoup"
+    check(page, "complete-refused")
 
 
 def journey_partner_sends_a_referral_with_consent_and_reads_the_boxes(page):
