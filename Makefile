@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pybabel compile --use-fuzzy -d shared/translations -D messages >/dev/null
 	touch $(STAMP)
 
 venv: $(STAMP)

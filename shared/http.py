@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 from shared import metrics
 from shared.errors import BadRequest, LisaError, NotFound, ValidationFailed, has_nul
 from shared.rpc import ServiceUnavailable, deadline, is_transient_remote
-from shared.web import error_response, http, json_response, read_body
+from shared.web import error_response, http, json_response, language_of, read_body
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
                 if error.status < 500:
                     log.info("%s %s -> %d %s: %s", method, request.path, error.status,
                              error.code, error.message)
-                result = error_response(error)
+                result = error_response(error, language_of(request))
             count_answer(self.name, method, route_label, result.status_code, started)
             return result
 
