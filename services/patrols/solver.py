@@ -517,9 +517,9 @@ def _solve_block(period: "_Period", here: set[str], fixed: _Fixed,
                 model.add(cp_model.LinearExpr.weighted_sum(
                     [x[w_id, i] for i in day_slots], [length[i] for i in day_slots])
                     <= MAX_DAILY_MINUTES)
-            for a, b in rest_pairs.get(d, ()):
-                if a in ok and b in ok:
-                    model.add_bool_or([x[w_id, a].negated(), x[w_id, b].negated()])
+            for late, early in rest_pairs.get(d, ()):
+                if late in ok and early in ok:
+                    model.add_bool_or([x[w_id, late].negated(), x[w_id, early].negated()])
         for week, week_slots in warden_weeks.items():
             limit = int(wardens[w_id].contract_hours * 60) - week_used[w_id, week]
             if sum(length[i] for i in week_slots) > limit:
@@ -552,8 +552,8 @@ def _solve_block(period: "_Period", here: set[str], fixed: _Fixed,
         if slot.post_kind in CONTINUITY_KINDS and (w_id, slot.post_id) not in known:
             gate_use[w_id, slot.post_id].append(var)
     used_of: dict[tuple[int, int], cp_model.IntVar] = {}
-    for key, vars_ in gate_use.items():
-        used = used_of[key] = model.new_bool_var("")
+    for pair, vars_ in gate_use.items():
+        used = used_of[pair] = model.new_bool_var("")
         model.add_max_equality(used, vars_)
         variables.append(used)
         coefficients.append(-weights["continuity"])
@@ -615,8 +615,8 @@ def _solve_block(period: "_Period", here: set[str], fixed: _Fixed,
     for s_id, staffed in staffed_of.items():
         hint(staffed, 1 if count[s_id] >= 2 else 0)
     gates = {(w_id, slots[s_id].post_id) for w_id, s_id in hinted}
-    for key, used in used_of.items():
-        hint(used, 1 if key in gates else 0)
+    for pair, used in used_of.items():
+        hint(used, 1 if pair in gates else 0)
     for w_id, (over, cap) in over_load_of.items():
         load = (worked[w_id] + minutes[w_id]) * 100 - load_target * cap
         hint(over, max(0, -(-load // cap)))
