@@ -69,6 +69,8 @@ class Roster:
     violations: list[checker.Violation] = field(default_factory=list)
     changes: int | None = None
     dropped_pins: list[dict] = field(default_factory=list)
+    # day by day (a large instance): day models solved, proved optimal, that changed the roster
+    days: dict[str, int] = field(default_factory=dict)
 
     @property
     def gap(self) -> float | None:
@@ -330,7 +332,7 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
     for s_id in slots:
         days[period.day[s_id]].add(s_id)
     roster = _Days(period, current)
-    solved = False
+    counts = {"solved": 0, "optimal": 0, "changed": 0}
     while True:
         filled: dict[str, int] = defaultdict(int)
         for a in roster.all():
@@ -350,17 +352,22 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
                                 workers=workers, seed=seed, started=started)
             if part is None or part[0] in ("unknown", "starting_roster"):
                 continue
-            solved = True
+            counts["solved"] += 1
+            counts["optimal"] += part[0] == "optimal"
             if {(a.slot_id, a.warden_id) for a in part[1]} != \
                     {(a.slot_id, a.warden_id) for a in mine}:
                 roster.on[day] = part[1]
+                counts["changed"] += 1
                 changed_any = True
         else:
             if changed_any:
                 continue     # another pass: the days around the changed ones may gain now
         break
-    return _roster(instance, period, roster.all(), "feasible" if solved else "starting_roster",
-                   period.bound(weights), started, first, prior, dropped, weights)
+    result = _roster(instance, period, roster.all(),
+                     "feasible" if counts["solved"] else "starting_roster",
+                     period.bound(weights), started, first, prior, dropped, weights)
+    result.days = counts
+    return result
 
 
 def _roster(instance: Instance, period: "_Period", chosen: list[Assignment], status: str,
