@@ -274,6 +274,7 @@ class _Period:
 # bounds it); a larger one (a month of a large team) is solved day by day (docs/adr/0021).
 WHOLE_MODEL_VARIABLES = 4000
 BLOCK_SECONDS = 1.5      # at least this for a day's model (building included) while time is left
+MIN_BLOCK_SECONDS = 0.3  # no day's model is started with less time than this left
 
 
 def solve(instance: Instance, *, time_limit: float = 10.0,
@@ -331,6 +332,13 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
     days: dict[int, set[str]] = defaultdict(set)
     for s_id in slots:
         days[period.day[s_id]].add(s_id)
+    if prior is not None:
+        # a re-plan re-solves only the days the absence (or any rule change) touched: the
+        # others stay as published, whatever coverage a new roster could win there
+        touched = {(a.slot_id, a.warden_id) for a in prior} ^ \
+            {(a.slot_id, a.warden_id) for a in current}
+        days = {d: ids for d, ids in days.items()
+                if any(period.day.get(s_id) == d for s_id, _w in touched)}
     roster = _Days(period, current)
     counts = {"solved": 0, "optimal": 0, "changed": 0}
     while True:
@@ -343,7 +351,7 @@ def solve(instance: Instance, *, time_limit: float = 10.0,
         changed_any = False
         for k, day in enumerate(order):
             left = time_limit - (clock.monotonic() - started)
-            if left <= 0.05:
+            if left <= MIN_BLOCK_SECONDS:
                 break
             to_go = sum(1 for d in order[k:] if short[d] > 0) or len(order) - k
             mine = roster.on.get(day, [])
