@@ -161,6 +161,9 @@ def main() -> None:
                 f"optimal), {d.get('changed', 0)} changed the roster")
 
     label = f"re-plan, warden {busiest} away a week ({lost} shifts lost)"
+    published = {(a.slot_id, a.warden_id) for a in best.assignments}
+    replanned = {(a.slot_id, a.warden_id) for a in replan.assignments}
+    removed, added = len(published - replanned), len(replanned - published)
     table = (
         "| roster | coverage (warden-slots) | slots short | objective | bound | gap | seconds "
         "| with checks and explanations, s | first solution, s |\n"
@@ -170,9 +173,11 @@ def main() -> None:
         "\n\n"
         f"CP-SAT: {days(best)}; its first solution is the greedy roster, so everything above "
         f"the greedy row is CP-SAT's. Re-plan: {days(replan)}.\n\n"
-        f"Re-plan: **{replan.changes} changed assignments** against the published roster "
-        f"(each lost shift is one removal and at most one replacement: {2 * lost} at most "
-        "without re-arranging anyone else).\n")
+        f"Re-plan: **{replan.changes} changed assignments** against the published roster: "
+        f"{removed} removed ({lost} of them the absent warden's) and {added} added (each lost "
+        f"shift is one removal and at most one replacement: {2 * lost} without re-arranging "
+        "anyone else; more additions than removals fill gaps the published roster had, on "
+        "the days the absence touched).\n")
     load = os.getloadavg()[0]
     header = (f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores "
               f"(load average {load:.1f} at the end: the machine is shared), "
