@@ -12,6 +12,8 @@ The model (docs/adr/0020-patrols-roster-rules-and-model.md):
   day's assignment and the next day's when they are closer than that.
 - Per slot: at most the number required; a slot requiring two or more has none or at least two.
 - Published assignments are pinned (x = 1) unless re-planning.
+- A large instance (a month of forty wardens) is solved one day at a time around the rest of a
+  complete roster (`solve`; docs/adr/0021-patrols-solving-publishing-and-feeds.md).
 
 The objective (maximised; weights in WEIGHTS, each term reported on its own by `score`):
   cover           +1000 per warden-slot filled, + the hotspot bonus of its neighbourhood
