@@ -124,7 +124,6 @@ class OutboxRelay:
     def relay_once(self) -> int:
         """Publish one batch; returns how many rows were published."""
         outbox = self.database.outbox
-        published = 0
         with self.database.session() as session:
             if self.database.engine.dialect.name == "postgresql" and not session.execute(
                     text("SELECT pg_try_advisory_xact_lock(:key)"),
@@ -144,6 +143,7 @@ class OutboxRelay:
             user = config.amqp_user(self.amqp_uri)
             properties = {"user_id": user} if user else {}
             row = rows[0]  # the row a failure is recorded on, if the connection itself fails
+            sent: list[int] = []  # marked sent in one statement, once the batch is over
             try:
                 connection = self._producer_connection()
                 producer = connection.Producer()
@@ -157,12 +157,7 @@ class OutboxRelay:
                         timeout=CONFIRM_TIMEOUT_SECONDS, confirm_timeout=CONFIRM_TIMEOUT_SECONDS,
                         **properties,
                     )
-                    session.execute(
-                        update(outbox).where(outbox.c.id == row.id)
-                        .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1,
-                                last_error=None)
-                    )
-                    published += 1
+                    sent.append(row.id)
                     metrics.EVENTS_PUBLISHED.labels(row.source, row.event_type).inc()
             except Exception as exc:  # broker down: keep what was confirmed, retry the rest
                 log.warning("outbox relay of %s: publish failed: %s", self.database.service, exc)
@@ -173,5 +168,12 @@ class OutboxRelay:
                     .values(attempts=outbox.c.attempts + 1,
                             last_error=f"{type(exc).__name__}: {exc}"[:2000])
                 )
+            if sent:
+                session.execute(
+                    update(outbox).where(outbox.c.id.in_(sent))
+                    .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1,
+                            last_error=None)
+                )
+            published = len(sent)
             session.commit()
         return published
