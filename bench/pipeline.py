@@ -60,6 +60,7 @@ ROUNDS = int(os.environ.get("LISA_BENCH_ROUNDS", "3"))
 RATES = [int(r) for r in os.environ.get("LISA_BENCH_RATES", "25,50,100,200").split(",") if r]
 OPEN_SECONDS = float(os.environ.get("LISA_BENCH_OPEN_SECONDS", "8"))
 RAW_MESSAGES = int(os.environ.get("LISA_BENCH_RAW_MESSAGES", "20000"))
+BASELINE = os.environ.get("LISA_BENCH_BASELINE")  # another checkout, measured beside this one
 DRAIN_SECONDS = 180  # a pipeline that has not written every row by then has lost some
 
 REPORT = {"category": "graffiti_public", "description": "Tags sur l'abribus (benchmark).",
@@ -242,21 +243,24 @@ class Reference(Pipeline):
 
 
 class Platform(Pipeline):
-    """`make run` of every registered service, each at a free port."""
+    """`make run` of every registered service, each at a free port; `root`: another checkout of
+    the platform, to measure a change against the code before it (LISA_BENCH_BASELINE)."""
     name = "platform"
     path = "/api/v1/incidents"
 
-    def __init__(self, tmp: Path, prefix: str):
-        self.prefix = prefix
+    def __init__(self, tmp: Path, prefix: str, root: Path = ROOT, name: str = "platform"):
+        self.prefix, self.name = prefix, name
+        tmp = tmp / name
+        tmp.mkdir(exist_ok=True)
         ports = {spec.name: free_port() for spec in platform.specs()}
         env = {**os.environ, "LISA_AMQP_URI": AMQP_URI,
                "LISA_DATABASE_URL": f"{PG_BASE}/{prefix}_{{service}}",
                **{platform.port_variable(spec): str(ports[spec.name])
                   for spec in platform.specs()},
-               "LISA_VAR_DIR": str(tmp), "LISA_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+               "LISA_VAR_DIR": str(tmp), "LISA_LOG_LEVEL": "WARNING", "PYTHONPATH": str(root),
                **fresh_keys()}
         log = open(tmp / "run.log", "w")
-        self.process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=ROOT,
+        self.process = subprocess.Popen([sys.executable, "-m", "lisa.cli", "run"], cwd=root,
                                         env=env, stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         try:
@@ -264,7 +268,7 @@ class Platform(Pipeline):
                 wait_ready(f"http://127.0.0.1:{port}/readyz", self.process)
             subprocess.run([sys.executable, "-m", "lisa.cli", "create-user", "--username",
                             "bench", "--password", "bench", "--role", "desk", "--organisation",
-                            "antenna_desk"], cwd=ROOT, env=env, check=True, capture_output=True)
+                            "antenna_desk"], cwd=root, env=env, check=True, capture_output=True)
         except BaseException:
             self.stop()
             raise
@@ -553,12 +557,16 @@ def main():
         reference = Reference(tmp)
         try:
             lisa = Platform(tmp, prefix)
+            baseline = (Platform(tmp, f"{prefix}_base", Path(BASELINE).resolve(), "baseline")
+                        if BASELINE else None)
             try:
                 pipelines = (reference, lisa)
                 rounds: dict[str, list[dict]] = {"reference": [], "platform": []}
+                if baseline is not None:
+                    rounds["baseline"] = []
                 by_process: dict[str, list[float]] = {name: [] for name in lisa.pids}
                 for n in range(ROUNDS):
-                    for pipeline in pipelines:
+                    for pipeline in pipelines + ((baseline,) if baseline else ()):
                         before = {name: cpu_seconds(pid) for name, pid in lisa.pids.items()}
                         run = closed_loop(pipeline, REPORTS, CLIENTS)
                         if pipeline is lisa:
@@ -568,11 +576,17 @@ def main():
                         rounds[pipeline.name].append(run)
                         print(f"closed loop round {n + 1} {pipeline.name}: "
                               f"{json.dumps(run)}", flush=True)
+                if baseline is not None:
+                    baseline.stop()
+                    baseline = None
                 closed = {name: median_run(runs) for name, runs in rounds.items()}
                 results["closed_loop"] = {
                     "reports": REPORTS, "clients": CLIENTS, "rounds": ROUNDS, **closed,
                     "ratios": ratios(closed["platform"], closed["reference"]),
                     "all_rounds": rounds}
+                if "baseline" in closed:
+                    results["closed_loop"]["baseline_ratios"] = ratios(closed["baseline"],
+                                                                       closed["reference"])
                 results["cpu_ms_by_process"] = {name: statistics.median(values)
                                                 for name, values in by_process.items()}
                 results["open_loop"] = []
@@ -589,6 +603,8 @@ def main():
                        for name, pid in reference.pids.items()}}
             finally:
                 lisa.stop()
+                if baseline is not None:
+                    baseline.stop()
         finally:
             reference.stop()
         print("embedded demo ...", flush=True)
