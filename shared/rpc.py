@@ -41,7 +41,7 @@ class ReplyQueueDeclaredOnce(Publisher):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.declare_on_failure = list(self.declare)
+        self.declare_on_failure: list = list(kwargs.get("declare") or [])
 
     def publish(self, payload, **kwargs):
         try:
