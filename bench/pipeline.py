@@ -44,6 +44,7 @@ from lisa.local import (
     drop_databases,
     free_port,
     fresh_keys,
+    rabbitmqctl,
     service_processes,
     stop_group,
     wait_ready,
@@ -252,8 +253,13 @@ class Platform(Pipeline):
         self.prefix, self.name = prefix, name
         tmp = tmp / name
         tmp.mkdir(exist_ok=True)
+        # A vhost of its own: on a shared broker, another `make run` on the same vhost consumes
+        # from the same RPC and event queues (and answers with keys this one does not trust).
+        self.vhost = f"lisa-bench-{uuid.uuid4().hex[:8]}"
+        rabbitmqctl("add_vhost", self.vhost)
+        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
         ports = {spec.name: free_port() for spec in platform.specs()}
-        env = {**os.environ, "LISA_AMQP_URI": AMQP_URI,
+        env = {**os.environ, "LISA_AMQP_URI": f"{AMQP_URI.rsplit('/', 1)[0]}/{self.vhost}",
                "LISA_DATABASE_URL": f"{PG_BASE}/{prefix}_{{service}}",
                **{platform.port_variable(spec): str(ports[spec.name])
                   for spec in platform.specs()},
@@ -300,8 +306,10 @@ class Platform(Pipeline):
 
     def stop(self):
         stop_group(self.process)
-        self.db.dispose()
+        if hasattr(self, "db"):
+            self.db.dispose()
         drop_databases(f"{PG_BASE}/postgres", self.prefix)
+        rabbitmqctl("delete_vhost", self.vhost)
 
 
 # -- load ----------------------------------------------------------------------------------------
