@@ -33,6 +33,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from kombu import Connection, Exchange, Queue
@@ -258,8 +259,9 @@ class Platform(Pipeline):
         self.vhost = f"lisa-bench-{uuid.uuid4().hex[:8]}"
         rabbitmqctl("add_vhost", self.vhost)
         rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        amqp_uri = urlunsplit(urlsplit(AMQP_URI)._replace(path=f"/{self.vhost}"))
         ports = {spec.name: free_port() for spec in platform.specs()}
-        env = {**os.environ, "LISA_AMQP_URI": f"{AMQP_URI.rsplit('/', 1)[0]}/{self.vhost}",
+        env = {**os.environ, "LISA_AMQP_URI": amqp_uri,
                "LISA_DATABASE_URL": f"{PG_BASE}/{prefix}_{{service}}",
                **{platform.port_variable(spec): str(ports[spec.name])
                   for spec in platform.specs()},
