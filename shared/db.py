@@ -47,7 +47,8 @@ def make_engine(url: str):
 
             patch_psycopg()
             _green_psycopg = True
-        return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # overflow up to LISA_MAX_WORKERS (30) at a burst; beyond 10, connections close on return
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
