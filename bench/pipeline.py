@@ -407,7 +407,7 @@ def open_loop(pipeline: Pipeline, rate: float, seconds: float) -> dict:
     for thread in senders:
         thread.join()
     result = _measure(pipeline, sent, started, cpu_before)
-    result.update(rate=rate, refused=len(errors))
+    result.update(rate=rate, refused=len(errors), refusals=errors[:3])
     return result
 
 
