@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FAILING_CLIENTS = int(os.environ.get("LISA_BENCH_FAILING_CLIENTS", "6"))
 ME_REQUESTS = int(os.environ.get("LISA_BENCH_ME_REQUESTS", "200"))
 WARM_UP_SECONDS = 2.0
-NO_THROTTLE = {"LISA_LOGIN_MAX_FAILURES": "1000000000"}
+NO_THROTTLE = {"LISA_LOGIN_MAX_FAILURES": "1000000000",
+               "LISA_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000000"}
 
 
 def start_demo(tmp: Path, extra_env: dict) -> tuple[subprocess.Popen, str]:

@@ -6,8 +6,14 @@ service connects with, so the setup and the services cannot disagree. The user m
 `config.broker_user(service)` (`lisa-<service>`): consumers demand that an event's validated
 `user_id` is its owner's. Idempotent: an existing user gets the password again and its
 permissions are set anew. Uses `rabbitmqctl` (works without the management plugin); passwords
-go to it on standard input, never on a command line.
+go to it on standard input, never on a command line. With `LISA_RABBITMQ_API_URL` set (a
+container beside the broker, as docker-compose's one-shot `broker-setup`, has no rabbitmqctl)
+it does the same through the management HTTP API, waiting for the API to answer.
 """
+import time
+from urllib.parse import quote, urlsplit
+
+import requests
 from kombu.utils.url import url_to_parts
 
 from lisa import platform
@@ -38,7 +44,8 @@ def planned_users() -> list[dict]:
         configure, write, read = topology.broker_permissions(spec.name, classes)
         plans.append({"service": spec.name, "user": parts.username, "password": parts.password,
                       "vhost": parts.path or "/", "configure": configure,
-                      "write": write, "read": read})
+                      "write": write, "read": read,
+                      "topics": topology.topic_permissions(spec.name, tuple(spec.publishes))})
     if problems:
         raise BrokerSetupError("; ".join(problems))
     return plans
@@ -47,6 +54,9 @@ def planned_users() -> list[dict]:
 def setup_users() -> list[str]:
     """Create or update every service's broker user and its permissions; returns the users."""
     plans = planned_users()
+    api_url = config.RABBITMQ_API_URL.text()
+    if api_url:
+        return setup_users_over_http(api_url, plans)
     existing = set(rabbitmqctl("list_users", "--no-table-headers").split())
     for plan in plans:
         if plan["user"] in existing:
@@ -55,4 +65,52 @@ def setup_users() -> list[str]:
             rabbitmqctl("add_user", plan["user"], stdin=plan["password"] + "\n")
         rabbitmqctl("set_permissions", "-p", plan["vhost"], plan["user"], plan["configure"],
                     plan["write"], plan["read"])
+        rabbitmqctl("clear_topic_permissions", "-p", plan["vhost"], plan["user"])
+        for exchange, write, read in plan["topics"]:
+            rabbitmqctl("set_topic_permissions", "-p", plan["vhost"], plan["user"], exchange,
+                        write, read)
+    return [plan["user"] for plan in plans]
+
+
+def setup_users_over_http(api_url: str, plans: list[dict],
+                          wait_seconds: float = 120.0) -> list[str]:
+    """The same through RabbitMQ's management HTTP API (`PUT /api/users/<user>`, `PUT
+    /api/permissions/<vhost>/<user>`): idempotent, as the API replaces what it is given."""
+    parts = urlsplit(api_url)
+    if not (parts.scheme in ("http", "https") and parts.hostname and parts.username
+            and parts.password):
+        raise BrokerSetupError(f"{config.RABBITMQ_API_URL.variable} must be "
+                               "http(s)://user:password@host:port/")
+    base = f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}{parts.path.rstrip('/')}/api"
+    session = requests.Session()
+    session.auth = (parts.username, parts.password)
+    deadline = time.monotonic() + wait_seconds
+    while True:   # the broker may be up before its management plugin
+        try:
+            session.get(f"{base}/overview", timeout=5).raise_for_status()
+            break
+        except requests.RequestException as exc:
+            if time.monotonic() > deadline:
+                raise BrokerSetupError(f"the management API at {parts.hostname} does not answer: "
+                                       f"{exc}") from None
+            time.sleep(2)
+
+    def call(method: str, path: str, body: dict | None = None,
+             ok: tuple[int, ...] = (201, 204)) -> None:
+        response = session.request(method, f"{base}/{path}", json=body, timeout=10)
+        if response.status_code not in ok:
+            raise BrokerSetupError(f"{method} {path.split('/')[0]}: {response.status_code} "
+                                   f"{response.text[:200]}")
+
+    for plan in plans:
+        user, vhost = quote(plan["user"], safe=""), quote(plan["vhost"], safe="")
+        call("PUT", f"users/{user}", {"password": plan["password"], "tags": ""})
+        call("PUT", f"permissions/{vhost}/{user}", {"configure": plan["configure"],
+                                                    "write": plan["write"],
+                                                    "read": plan["read"]})
+        # What rabbitmqctl's path does: the topic permissions replace the old ones (404: none).
+        call("DELETE", f"topic-permissions/{vhost}/{user}", ok=(204, 404))
+        for exchange, write, read in plan["topics"]:
+            call("PUT", f"topic-permissions/{vhost}/{user}",
+                 {"exchange": exchange, "write": write, "read": read})
     return [plan["user"] for plan in plans]

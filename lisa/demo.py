@@ -25,6 +25,8 @@ DEMO_ACCOUNTS = {
     "addiction": ("street_worker", "addiction_service"),
     "ifv": ("mediator", "intra_family_violence"),
     "housing": ("mediator", "housing_advice"),
+    "wardencoord": ("warden_coordinator", "gardiens_de_la_paix"),
+    "warden2": ("warden", "gardiens_de_la_paix"),   # a second warden, to swap shifts with
 }
 
 

@@ -17,7 +17,7 @@ from shared.spec import ServiceSpec
 
 # In the order they are migrated, seeded (a demo seeding may use what an earlier one handed on)
 # and started; the gateway serves the REST resources in this order.
-SERVICES = ("incidents", "tags", "referrals", "gateway")
+SERVICES = ("incidents", "tags", "referrals", "patrols", "indicators", "gateway")
 PACKAGE = "services"
 
 
@@ -159,8 +159,16 @@ def service_classes(only: Iterable[str] | None = None) -> list[type]:
 def _classes(registered: tuple[str, ...]) -> dict[str, type]:
     loaded = _load(registered)
     resources = tuple(resource for c in loaded for resource in c.routes)
-    return {c.name: c.serves_routes(resources) if c.serves_routes else c.service
-            for c in loaded}
+    publishers = tuple(c.name for c in loaded if c.publishes)
+
+    def build(c: ServiceSpec) -> type:
+        if c.serves_routes:
+            return c.serves_routes(resources)
+        if c.consumes_every_event:
+            return c.consumes_every_event(publishers)
+        return c.service
+
+    return {c.name: build(c) for c in loaded}
 
 
 def api_routes() -> list[Route]:

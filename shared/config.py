@@ -51,6 +51,14 @@ class Setting:
     def integer(self, service: str | None = None) -> int:
         return self._parsed(int, "a whole number", service)
 
+    def bounded(self, low: int, high: int, service: str | None = None) -> int:
+        """A whole number from `low` to `high`: a setting outside them is refused, not used."""
+        value = self.integer(service)
+        if not low <= value <= high:
+            raise ConfigurationError(f"{self.name(service)} must be from {low} to {high}, "
+                                     f"not {value}.")
+        return value
+
     def number(self, service: str | None = None) -> float:
         return self._parsed(float, "a number", service)
 
@@ -73,6 +81,9 @@ AMQP_URI = Setting("LISA_AMQP_URI", EMBEDDED_AMQP_URI, "the broker; the operator
                    "`migrate` and the `dlq-*` commands")
 SERVICE_AMQP_URI = Setting("LISA_<SERVICE>_AMQP_URI", None,
                            "a service's own broker user, else LISA_AMQP_URI")
+RABBITMQ_API_URL = Setting("LISA_RABBITMQ_API_URL", None, "`broker-setup` through RabbitMQ's "
+                           "management HTTP API at this URL (with the administrator's user and "
+                           "password) instead of rabbitmqctl")
 BROKER_USER_PREFIX = Setting("LISA_BROKER_USER_PREFIX", "lisa-",
                              "the services' broker users are <prefix><service>")
 DATABASE_URL = Setting("LISA_DATABASE_URL", None, "every service's database; `{service}` in it "
@@ -83,6 +94,8 @@ HTTP_HOST = Setting("LISA_HTTP_HOST", "127.0.0.1", "where the gateway listens")
 HTTP_PORT = Setting("LISA_HTTP_PORT", "8000", "the gateway's port (embedded: every service's)")
 OPS_PORT = Setting("LISA_<SERVICE>_OPS_PORT", None, "a back-end service's /healthz /readyz "
                    "/metrics in distributed mode (default: its spec's ops_port)")
+REPLICAS = Setting("LISA_REPLICAS", None, "`make run`: processes per service, e.g. "
+                   "incidents=2,tags=2 (default: one each)")
 LOG_LEVEL = Setting("LISA_LOG_LEVEL", "INFO", "logging level of every process")
 # 30: a third of them (10) for event handlers, as many as the reference pipeline's consumer has.
 # With 3, the tags service made at most 3 removal jobs at a time, each waiting on round trips:
@@ -253,7 +266,8 @@ PUBLIC_KEYS = Setting("LISA_IDENTITY_PUBLIC_KEYS", None,
                       "issuer:base64key,... every process verifies identities with; required")
 AUDIENCE = Setting("LISA_IDENTITY_AUDIENCE", None, "names the deployment in every identity "
                    "(default: lisa:<LISA_ANTENNA_ID>)")
-IDENTITY_TTL = Setting("LISA_IDENTITY_TTL_SECONDS", "300", "lifetime of a minted identity")
+IDENTITY_TTL = Setting("LISA_IDENTITY_TTL_SECONDS", "300", "lifetime of a minted identity "
+                       "(1 to 3600)")
 ENCRYPTION_KEYS = Setting("LISA_ENCRYPTION_KEYS", None, "Fernet keys for personal content at "
                           "rest; required by a service that seals content")
 
@@ -281,9 +295,13 @@ def identity_audience() -> str:
     return AUDIENCE.text() or f"lisa:{antenna_id()}"
 
 
+MAX_IDENTITY_TTL_SECONDS = 3600
+
+
 def identity_ttl_seconds() -> int:
-    """How long a minted identity is valid: one call chain, not a session."""
-    return IDENTITY_TTL.integer()
+    """How long a minted identity is valid: one call chain, not a session; at most an hour
+    (a longer one would make a header captured from the bus a credential)."""
+    return IDENTITY_TTL.bounded(1, MAX_IDENTITY_TTL_SECONDS)
 
 
 def encryption_keys() -> list[str]:

@@ -65,6 +65,56 @@ PUBLISHER_HEADER = "x-lisa-publisher"   # the validated user_id of the original 
 LETTER_KEYS = (ATTEMPT_HEADER, REPLAYS_HEADER, PUBLISHER_HEADER)
 
 
+def _count(value) -> int:
+    """A counter header as a number; anything else (text, a negative, a float, a table) as 0:
+    a bad header must not make the handler fail before it can dead-letter the message."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return 0
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else 0
+
+
+class Backoff:
+    """Consecutive failures to settle a message (the letter or the retry could not be
+    published): wait `delay(key)` before letting the broker redeliver it, doubling from
+    `FIRST` up to `LONGEST` seconds, so a broken dead-letter path is not a tight requeue loop
+    (review of issue 7, finding 6). Forgotten when the message is settled."""
+    FIRST, LONGEST, REMEMBERED = 0.5, 60.0, 10_000
+
+    def __init__(self):
+        self.failures: dict[str, int] = {}
+
+    def delay(self, key: str) -> float:
+        failures = self.failures.get(key, 0) + 1
+        if len(self.failures) >= self.REMEMBERED:
+            self.failures.clear()
+        self.failures[key] = failures
+        return min(self.LONGEST, self.FIRST * 2 ** (failures - 1))
+
+    def settled(self, key: str) -> None:
+        self.failures.pop(key, None)
+
+
+BACKOFF = Backoff()
+
+
+def _wait_before_requeue(seconds: float) -> None:
+    eventlet.sleep(seconds)
+
+
+def _message_key(consumer: str, body) -> str:
+    import hashlib
+    import json
+
+    if isinstance(body, dict) and isinstance(body.get("event_id"), str):
+        return f"{consumer}:{body['event_id']}"
+    try:
+        raw = json.dumps(body, sort_keys=True, default=str).encode()
+    except (TypeError, ValueError):
+        raw = repr(body).encode()
+    return f"{consumer}:{hashlib.sha256(raw).hexdigest()}"
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What the broker says about a message, beside its body."""
@@ -75,17 +125,22 @@ class Delivery:
 
     @property
     def attempt(self) -> int:
-        return int(self.headers.get(ATTEMPT_HEADER) or 0)
+        return _count(self.headers.get(ATTEMPT_HEADER))
 
     @property
     def replays(self) -> int:
-        return int(self.headers.get(REPLAYS_HEADER) or 0)
+        return _count(self.headers.get(REPLAYS_HEADER))
 
-    @property
-    def publisher(self) -> str | None:
-        """Who published the event: the broker-validated user_id, or, on a retry or replay that
-        this service itself republished, the user_id it recorded from the first delivery."""
-        return self.headers.get(PUBLISHER_HEADER) or self.user_id
+    def publisher_for(self, service: str) -> str | None:
+        """Who published the event, as `service` (the consumer) may believe it: the
+        broker-validated user_id; only on a delivery from `service`'s own retry exchange whose
+        validated user_id is `service`'s own broker user (the retry or replay path, which wrote
+        it) the user_id recorded from the first delivery in `x-lisa-publisher`. Anyone else's
+        header is a claim, not a fact."""
+        if self.exchange == topology.retry_exchange(service).name and \
+                self.user_id is not None and self.user_id == config.broker_user(service):
+            return self.headers.get(PUBLISHER_HEADER) or self.user_id
+        return self.user_id
 
     @classmethod
     def of(cls, message) -> "Delivery":
@@ -103,6 +158,24 @@ class DeadLetters(DependencyProvider):
     def setup(self):
         self.service = self.container.service_name
         self.amqp_uri = config.amqp_uri(self.service)
+        # One connection for every retry and letter of this service, not one each (review of
+        # issue 7, finding 7); publications take turns on it, each waiting for its confirm.
+        self._connection: Connection | None = None
+        self._turn = Semaphore(1)
+
+    def stop(self):
+        self._drop_connection()
+
+    def kill(self):
+        self._drop_connection()
+
+    def _drop_connection(self):
+        """After a failure (or at stop) the socket may be dead: drop it without the closing
+        handshake, which could wait on a broker that went away."""
+        connection = getattr(self, "_connection", None)
+        if connection is not None:
+            connection.collect()
+            self._connection = None
 
     def get_dependency(self, worker_ctx):
         return self
@@ -110,18 +183,25 @@ class DeadLetters(DependencyProvider):
     def _publish(self, body, exchange, routing_key, headers, declare=(), serializer="json"):
         user = config.amqp_user(self.amqp_uri)
         properties = {"user_id": user} if user else {}
-        with Connection(self.amqp_uri, transport_options={"confirm_publish": True},
-                        connect_timeout=5) as connection:
-            connection.Producer().publish(
-                body, exchange=exchange, routing_key=routing_key, declare=list(declare),
-                headers=headers, serializer=serializer, delivery_mode=2, retry=True,
-                retry_policy={"max_retries": 3, "interval_start": 0.5}, **properties)
+        with self._turn:
+            if self._connection is None:
+                self._connection = Connection(self.amqp_uri,
+                                              transport_options={"confirm_publish": True},
+                                              connect_timeout=5)
+            try:
+                self._connection.Producer().publish(
+                    body, exchange=exchange, routing_key=routing_key, declare=list(declare),
+                    headers=headers, serializer=serializer, delivery_mode=2, retry=True,
+                    retry_policy={"max_retries": 3, "interval_start": 0.5}, **properties)
+            except Exception:
+                self._drop_connection()
+                raise
 
     def retry_later(self, queue: str, body, delivery: Delivery, delay: float) -> None:
         """Back to `queue` (this service's) after `delay` seconds, through the broker's delay
         queue; the embedded broker has no TTL, so there the process waits instead."""
         headers = {**delivery.headers, ATTEMPT_HEADER: delivery.attempt + 1,
-                   PUBLISHER_HEADER: delivery.publisher}
+                   PUBLISHER_HEADER: delivery.publisher_for(self.service)}
         headers = {k: v for k, v in headers.items() if v is not None}
         if topology.is_in_memory(self.amqp_uri):
             def later():
@@ -152,7 +232,8 @@ def letter_for(consumer: str, queue: str, source: str, event_type: str, reason: 
         "consumer": consumer, "queue": queue, "source": source, "event_type": event_type,
         "reason": reason, "failed_at": datetime.now(UTC).isoformat(),
         "attempts": delivery.attempt, "replays": delivery.replays,
-        "publisher": delivery.publisher, "exchange": delivery.exchange,
+        "publisher": delivery.publisher_for(consumer.split(".")[0]),
+        "exchange": delivery.exchange,
         "headers": {k: v for k, v in delivery.headers.items()
                     if k not in LETTER_KEYS and k != topology.DELAY_HEADER
                     and isinstance(v, str | int | float | bool)},
@@ -189,12 +270,17 @@ class _Consumer(NamekoConsumer):
         super().__init__(*args, **kwargs)
 
     def on_decode_error(self, message, exc):
+        key = _message_key("undecodable", message.body)
         try:
             self.on_undecodable(message, exc)
         except Exception:  # the letter could not be sent: leave the message to the broker
-            log.exception("could not dead-letter an undecodable message; requeueing it")
+            delay = BACKOFF.delay(key)
+            log.exception("could not dead-letter an undecodable message; requeueing it in %gs",
+                          delay)
+            _wait_before_requeue(delay)
             self.requeue_message(message)
             return
+        BACKOFF.settled(key)
         self.ack_message(message)
 
 
@@ -213,8 +299,11 @@ class TrustedEventHandler(EventHandler):
 
     def setup(self):
         service = self.container.service_name
+        # With its own broker user a service declares nothing shared: `migrate` declared and
+        # bound the queue, and binding it to the source's exchange is beyond its rights.
         self.queue = topology.event_queue(self.source_service, self.event_type, service,
-                                          self.method_name)
+                                          self.method_name,
+                                          declare=not config.broker_users_enforced(service))
         self.consumer_options["on_undecodable"] = self._dead_letter_undecodable
         ConsumerEntrypoint.setup(self)
 
@@ -271,8 +360,9 @@ def check_delivery(service: str, source: str, event_type: str, event: events.Eve
     if config.broker_users_enforced(service):
         if delivery.exchange == own_retry and delivery.user_id != config.broker_user(service):
             raise Rejected(f"a retry published by {delivery.user_id!r}, not by {service}")
-        if delivery.publisher != config.broker_user(source):
-            raise Rejected(f"published by broker user {delivery.publisher!r}, "
+        publisher = delivery.publisher_for(service)
+        if publisher != config.broker_user(source):
+            raise Rejected(f"published by broker user {publisher!r}, "
                            f"not by {config.broker_user(source)!r}")
     if event.antenna_id not in config.served_antennas():
         raise Rejected(f"antenna {event.antenna_id!r} is not served here")
@@ -286,7 +376,18 @@ def idempotent_handler(source: str, event_type: str):
         @TrustedEventHandler.decorator(source, event_type)
         @functools.wraps(fn)
         def entrypoint(self, body, delivery: Delivery):
-            _handle(self, fn, source, event_type, body, delivery)
+            key = _message_key(f"{self.name}.{fn.__name__}", body)
+            try:
+                _handle(self, fn, source, event_type, body, delivery)
+            except Exception:
+                # Neither settled nor dead-lettered (the broker refused the letter or the
+                # retry): the broker keeps it, but not in a tight loop.
+                delay = BACKOFF.delay(key)
+                log.exception("%s.%s: could not settle an event; the broker gets it back in "
+                              "%gs", self.name, fn.__name__, delay)
+                _wait_before_requeue(delay)
+                raise
+            BACKOFF.settled(key)
 
         return entrypoint
 
@@ -436,14 +537,20 @@ def list_dead_letters(amqp_uri: str, parked: bool = False) -> list[dict]:
 
 
 def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
-                        event_id: str | None = None, limit: int | None = None) -> dict:
+                        event_id: str | None = None, limit: int | None = None,
+                        parked: bool = False) -> dict:
     """Send the dead letters held now (optionally one consumer's, one event's) back to their
     consumer's queue only, as that consumer's service. A letter that cannot be replayed (no
     decodable body, or not written by its consumer's service) is parked at once; a replayed
-    event that fails again is parked by its consumer. Returns counts by outcome."""
+    event that fails again is parked by its consumer. `parked`: replay the parked letters
+    instead (an operator's deliberate second chance, `dlq-replay --parked`); one that cannot be
+    replayed stays parked. Returns counts by outcome."""
     counts = {"replayed": 0, "parked": 0, "kept": 0}
 
     def park(letter, message, why):
+        if parked:   # it is parked already: leave it where it is
+            counts["kept"] += 1
+            return False
         with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
             connection.Producer().publish(
                 {**letter, "reason": f"{why}; first: {letter.get('reason')}"},
@@ -451,6 +558,7 @@ def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
                 declare=[PARKED_EXCHANGE, PARKED_QUEUE], serializer="json", delivery_mode=2)
         message.ack()
         counts["parked"] += 1
+        return True
 
     def visit(letter, message):
         wanted = (consumer is None or letter.get("consumer") == consumer) and \
@@ -461,12 +569,10 @@ def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
             return False
         service = (letter.get("consumer") or "").split(".")[0]
         if "body" not in letter or not letter.get("queue") or not service:
-            park(letter, message, "cannot be replayed: not a decodable event")
-            return True
+            return park(letter, message, "cannot be replayed: not a decodable event")
         if config.broker_users_enforced(service) and \
                 message.properties.get("user_id") != config.broker_user(service):
-            park(letter, message, "not written by its consumer's service")
-            return True
+            return park(letter, message, "not written by its consumer's service")
         uri = config.amqp_uri(service)
         user = config.amqp_user(uri)
         headers = {**(letter.get("headers") or {}), ATTEMPT_HEADER: 0,
@@ -482,5 +588,5 @@ def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
         counts["replayed"] += 1
         return True
 
-    _browse(amqp_uri, DEAD_LETTER_QUEUE, visit)
+    _browse(amqp_uri, PARKED_QUEUE if parked else DEAD_LETTER_QUEUE, visit)
     return counts

@@ -23,6 +23,7 @@ import amqp.exceptions
 import kombu.exceptions
 import sqlalchemy.exc
 from nameko.exceptions import RemoteError, ReplyQueueExpiredWithPendingReplies
+from werkzeug.wrappers import Response
 
 from shared import metrics
 from shared.errors import BadRequest, LisaError, NotFound, ValidationFailed, has_nul
@@ -57,6 +58,7 @@ class Route:
     query: type | None
     status: int
     headers: tuple = ()   # OpenAPI header parameters the route reads
+    file: str | None = None   # a download's media type (answered as a file, not JSON)
 
 
 ROUTE_ATTRIBUTE = "lisa_route"
@@ -145,10 +147,11 @@ def count_answer(service: str, method: str, route: str, status: int, started: fl
 
 
 def api(method: str, path: str, *, summary: str, tag: str, request=None, response=None,
-        many=False, public=False, query=None, status=200, headers=()):
-    """Handler signature: fn(self, request, identity, **path_args) -> body (JSON-able)."""
+        many=False, public=False, query=None, status=200, headers=(), file=None):
+    """Handler signature: fn(self, request, identity, **path_args) -> body (JSON-able), or a
+    werkzeug Response of media type `file` for a download."""
     route = Route(method, path, summary, tag, request, response, many, public, query, status,
-                  tuple(headers))
+                  tuple(headers), file)
 
     route_label = openapi_path(path)  # one series per route, not per URL requested
 
@@ -164,7 +167,10 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
                 if has_nul(path_args):  # names nothing that can exist
                     raise NotFound(f"No such resource: {request.path!r}.")
                 with deadline():
-                    result = json_response(status, fn(self, request, identity, **path_args))
+                    body = fn(self, request, identity, **path_args)
+                # A route answering in another format (an iCalendar feed, a file to download)
+                # gives its Response, answered as it is; anything else is answered as JSON.
+                result = body if isinstance(body, Response) else json_response(status, body)
             except Exception as exc:  # noqa: BLE001  (every error is answered in JSON)
                 error = answer_for(exc, method, path)
                 if error.status < 500:

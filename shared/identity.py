@@ -41,6 +41,7 @@ ROLES = (
     # Open311 GeoReport v2 callers (ADR 30), minted by the gateway, never a person's account: a
     # client holding an API key the admin issued, and anyone reading the public requests.
     "open311_client", "open311_public",
+    "warden_coordinator",   # plans the Gardiens de la Paix rosters (issue 9)
 )
 OPEN311_CLIENT, OPEN311_PUBLIC = "open311_client", "open311_public"
 

@@ -53,6 +53,10 @@ EVENTS_CONSUMED = Counter(
 OUTBOX_BACKLOG = Gauge(
     "lisa_outbox_backlog", "Outbox rows not yet published.", ["service"],
 )
+OUTBOX_UNROUTABLE = Counter(
+    "lisa_outbox_unroutable_total",
+    "Events the broker returned as unroutable (no queue bound for their type)",
+    ["service", "event_type"])
 OUTBOX_PUBLISH_ERRORS = Counter(
     "lisa_outbox_publish_errors_total", "Failed outbox publish attempts.", ["service"],
 )

@@ -144,20 +144,44 @@ class OutboxRelay:
             properties = {"user_id": user} if user else {}
             row = rows[0]  # the row a failure is recorded on, if the connection itself fails
             sent: list[int] = []  # marked sent in one statement, once the batch is over
+            published = 0
+            returned: list[str] = []
+
+            def on_return(exception, exchange, routing_key, message):
+                returned.append(f"unroutable: {exception}: {exchange}/{routing_key}")
+
             try:
                 connection = self._producer_connection()
-                producer = connection.Producer()
+                producer = connection.Producer(on_return=on_return)
                 for row in rows:
+                    returned.clear()
                     exchange = Exchange(events.exchange_name(row.source), type="topic",
                                         durable=True)
                     producer.publish(
                         json.loads(row.body), exchange=exchange, routing_key=row.event_type,
                         declare=[exchange], serializer="json", delivery_mode=2,
+                        mandatory=True,
                         retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2},
                         timeout=CONFIRM_TIMEOUT_SECONDS, confirm_timeout=CONFIRM_TIMEOUT_SECONDS,
                         **properties,
                     )
-                    sent.append(row.id)
+                    # The broker returns (before its confirm) an event no queue is bound for.
+                    # `migrate` declares every consumer's queue, so no service wants it: it is
+                    # recorded on the row, counted and logged, and the outbox moves on (holding
+                    # it would stop every later event of this service).
+                    unroutable = returned[0][:2000] if returned else None
+                    if unroutable:
+                        log.warning("outbox relay of %s: event %s %s", self.database.service,
+                                    row.event_type, unroutable)
+                        metrics.OUTBOX_UNROUTABLE.labels(row.source, row.event_type).inc()
+                        session.execute(
+                            update(outbox).where(outbox.c.id == row.id)
+                            .values(published_at=datetime.now(UTC),
+                                    attempts=outbox.c.attempts + 1, last_error=unroutable)
+                        )
+                    else:
+                        sent.append(row.id)
+                    published += 1
                     metrics.EVENTS_PUBLISHED.labels(row.source, row.event_type).inc()
             except Exception as exc:  # broker down: keep what was confirmed, retry the rest
                 log.warning("outbox relay of %s: publish failed: %s", self.database.service, exc)
@@ -174,6 +198,5 @@ class OutboxRelay:
                     .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1,
                             last_error=None)
                 )
-            published = len(sent)
             session.commit()
         return published

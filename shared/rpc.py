@@ -5,14 +5,18 @@ nameko 3's RPC call waits for its reply forever. `ServiceClient` gives each requ
 TTL (`expiration`), so a request nobody consumed in time is dropped by the broker instead of being
 executed long after its caller gave up; the caller bounds its wait with `deadline()`."""
 import logging
+import uuid
+from typing import Any
 
 import eventlet
+import nameko.rpc
+from kombu import Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.exceptions import deserialize_to_instance
-from nameko.rpc import ServiceRpc
+from nameko.rpc import ReplyListener, ServiceRpc
 from nameko.rpc import rpc as nameko_rpc
 
-from shared import config
+from shared import config, topology
 from shared.errors import CROSSES_RPC, LisaError
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,43 @@ class ServiceUnavailable(LisaError):
 def rpc(fn):
     """Our RPC entrypoint: typed errors are expected answers (logged as such), not crashes."""
     return nameko_rpc(expected_exceptions=LisaError)(fn)
+
+
+_declared = {"by_migrate": False}
+
+
+def rpc_exchange() -> Exchange:
+    """nameko's RPC exchange; passive (checked, never declared) once `expect_declared_topology`
+    was called: a service with its own broker user has no right to declare it (review of
+    issue 7, finding 2), `migrate` did."""
+    return Exchange(topology.RPC_EXCHANGE.name, type="topic", durable=True,
+                    passive=_declared["by_migrate"])
+
+
+def expect_declared_topology() -> None:
+    """This process's service connects as its own broker user: leave shared objects to
+    `migrate`."""
+    _declared["by_migrate"] = True
+
+
+nameko.rpc.get_rpc_exchange = rpc_exchange   # every use in nameko.rpc looks it up by name
+
+
+class ServiceReplyListener(ReplyListener):
+    """nameko's reply listener, with reply routing keys `reply.<service>.<uuid>` instead of a
+    bare uuid, so the broker's topic permissions let each service bind only its own replies."""
+
+    def setup(self):
+        super().setup()
+        service = self.container.service_name
+        self.routing_key = topology.reply_routing_key(service, str(uuid.uuid4()))
+        # No green thread switch since super().setup() set its queue: ServiceClient.setup,
+        # which waits for the queue, only ever sees this one.
+        first: Any = getattr(self, "queue")  # noqa: B009  (nameko's attribute, untyped)
+        queue = Queue(first.name, exchange=rpc_exchange(), routing_key=self.routing_key,
+                      queue_arguments=first.queue_arguments)
+        self.queue = queue
+        self.consumer.queues = [queue]
 
 
 class ReplyQueueDeclaredOnce(Publisher):
@@ -53,6 +94,7 @@ class ReplyQueueDeclaredOnce(Publisher):
 
 
 class ServiceClient(ServiceRpc):
+    reply_listener = ServiceReplyListener()
     publisher_cls = ReplyQueueDeclaredOnce
 
     def setup(self):

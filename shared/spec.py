@@ -58,6 +58,12 @@ class ServiceSpec:
     routes: tuple[type, ...] = ()        # its REST resources (shared.http.api), one per class
     # Only the HTTP edge (the gateway): builds its class serving every spec's `routes`.
     serves_routes: Callable[[tuple[type, ...]], type] | None = None
+    # Only a service that listens to every event (indicators): builds its class consuming every
+    # event type of each of these publishing services (their names, in registry order).
+    consumes_every_event: Callable[[tuple[str, ...]], type] | None = None
+    # Recomputes its projections from its event store (`lisa.cli rebuild-projections`);
+    # returns rows made per table. The caller commits.
+    rebuild_projections: Callable[[Session], dict] | None = None
 
     @property
     def consumes(self) -> set[tuple[str, str]]:

@@ -58,11 +58,15 @@ def delay_queue(service: str, seconds: float) -> Queue:
     )
 
 
-def event_queue(source: str, event_type: str, service: str, method: str) -> Queue:
+def event_queue(source: str, event_type: str, service: str, method: str,
+                declare: bool = True) -> Queue:
     """An event handler's queue: bound to its source's exchange by event type, and to its own
-    service's retry exchange by its own name."""
+    service's retry exchange by its own name. `migrate` declares it (`declare`); the consuming
+    service only consumes it (`declare=False`): binding to another service's exchange needs
+    rights its broker user does not have."""
     name = event_queue_name(source, event_type, service, method)
-    return Queue(name, durable=True, auto_delete=False, exclusive=False, bindings=[
+    return Queue(name, durable=True, auto_delete=False, exclusive=False, no_declare=not declare,
+                 bindings=[
         binding(Exchange(events.exchange_name(source), type="topic", durable=True),
                 routing_key=event_type),
         binding(retry_exchange(service), routing_key=name),
@@ -92,8 +96,13 @@ def declare_event_queues(amqp_uri: str, service_classes, retry_delays=()) -> int
         consumers = {service for service, _, _ in handlers_of(service_classes)}
         queues += [delay_queue(service, seconds) for service in sorted(consumers)
                    for seconds in sorted(set(retry_delays))]
+    exchanges = [RPC_EXCHANGE] + [
+        Exchange(events.exchange_name(getattr(cls, "name", "")), type="topic", durable=True)
+        for cls in service_classes if getattr(cls, "name", None)]
     with Connection(amqp_uri) as connection:
         channel = connection.default_channel
+        for exchange in exchanges:
+            exchange(channel).declare()
         for queue in queues:
             queue(channel).declare()
     return len(queues)
@@ -103,26 +112,58 @@ def _any_of(names) -> str:
     return "^(" + "|".join(sorted(set(names))) + ")$"
 
 
+RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)
+REPLY_PREFIX = "reply"
+
+
+def reply_routing_key(service: str, token: str) -> str:
+    """The routing key of a service's RPC reply queue: `reply.<service>.<token>`, so the broker
+    can let each service bind only its own (`topic_permissions`); no service is named
+    `reply`, so it never meets a request key `<service>.<method>`."""
+    return f"{REPLY_PREFIX}.{service}.{token}"
+
+
 def broker_permissions(service: str, service_classes) -> tuple[str, str, str]:
-    """RabbitMQ (configure, write, read) regexes for `service`'s own user: it may write to its
-    own exchanges only (events, delay, retry), to nameko's RPC exchange and to the dead-letter
-    and parking exchanges; read the exchanges it consumes from; and use its own queues. The
-    dead-letter queues themselves are declared by `migrate`, not by services."""
+    """RabbitMQ (configure, write, read) regexes for `service`'s own user (review of issue 7,
+    finding 2), the least it needs once `migrate` (as the operator) has declared the topology:
+
+    - configure (declare, delete): its own exchanges (events, delay, retry) and its own RPC
+      and delay queues; nothing shared (not `nameko-rpc`, not another's exchange, not the event
+      queues `migrate` declares and binds, not the dead letters);
+    - write (publish; be the queue of a binding): its own exchanges, its own queues,
+      `nameko-rpc` (requests and replies) and the dead-letter and parking exchanges;
+    - read (consume; be the exchange of a binding): its own queues, its own delay and retry
+      exchanges and `nameko-rpc`, where `topic_permissions` lets it bind only its own request
+      and reply keys. It cannot bind anything to another service's exchange."""
     import re
 
-    own_queues = [re.escape(event_queue_name(handler.source_service, handler.event_type, name,
-                                             method))
-                  for name, method, handler in handlers_of(service_classes) if name == service]
-    own_queues += [re.escape(f"rpc-{service}"), re.escape(f"rpc.reply-{service}-") + ".+",
-                   re.escape(f"{service}.delay.") + r"\d+ms"]
-    sources = {handler.source_service for name, _, handler in handlers_of(service_classes)
-               if name == service}
-    source_exchanges = [re.escape(events.exchange_name(source)) for source in sources]
+    own_event_queues = [re.escape(event_queue_name(handler.source_service, handler.event_type,
+                                                   name, method))
+                        for name, method, handler in handlers_of(service_classes)
+                        if name == service]
+    own_queues = [re.escape(f"rpc-{service}"), re.escape(f"rpc.reply-{service}-") + ".+",
+                  re.escape(f"{service}.delay.") + r"\d+ms"]
     own_exchanges = [re.escape(name) for name in (events.exchange_name(service),
                                                   f"{service}.delay", f"{service}.retry")]
-    rpc = [re.escape("nameko-rpc")]
+    rpc = [re.escape(RPC_EXCHANGE.name)]
     letters = [re.escape(DEAD_LETTER_EXCHANGE.name), re.escape(PARKED_EXCHANGE.name)]
-    configure = own_queues + own_exchanges + rpc + source_exchanges
+    configure = own_queues + own_exchanges
     write = own_queues + own_exchanges + rpc + letters
-    read = own_queues + own_exchanges[1:] + rpc + source_exchanges
+    read = own_event_queues + own_queues + own_exchanges[1:] + rpc
     return _any_of(configure), _any_of(write), _any_of(read)
+
+
+def topic_permissions(service: str, publishes=()) -> list[tuple[str, str, str]]:
+    """(exchange, write, read) routing-key regexes for `rabbitmqctl set_topic_permissions`: on
+    `nameko-rpc` a service publishes requests `<service>.<method>` and replies, and binds only
+    its own request key `<service>.*` and its own reply keys, so it cannot bind `#` and harvest
+    other services' requests (identities) or replies; on its own events exchange it publishes
+    only the event types its spec declares."""
+    import re
+
+    word = r"[A-Za-z0-9_-]+"
+    rpc_write = f"^({word}\\.{word}|{REPLY_PREFIX}\\.{word}\\.{word})$"
+    rpc_read = (f"^({re.escape(service)}\\.\\*|"
+                f"{REPLY_PREFIX}\\.{re.escape(service)}\\.{word})$")
+    own = _any_of(re.escape(event_type) for event_type in publishes) if publishes else "^$"
+    return [(RPC_EXCHANGE.name, rpc_write, rpc_read), (events.exchange_name(service), own, "^$")]

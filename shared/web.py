@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as RouteLacksMethod
 from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Request, Response
 
 from shared import config
@@ -76,7 +77,22 @@ class JsonWsgiApp(WsgiApp):
         return response(environ, start_response)
 
 
+class AsciiIntegerConverter(IntegerConverter):
+    """`<int:...>` in a route, matching ASCII digits only: werkzeug's `\\d+` also matches
+    "１２３" and "١٢٣", which then named record 123 (review of issue 7, finding 10)."""
+    regex = r"[0-9]+"
+
+
 class JsonWebServer(WebServer):
+    def make_url_map(self):
+        """nameko's, with `int` converting ASCII digits only."""
+        url_map = Map(converters={"int": AsciiIntegerConverter})
+        for provider in self._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            url_map.add(rule)
+        return url_map
+
     def get_wsgi_app(self):
         app = JsonWsgiApp(self)
         hops = config.trusted_proxy_hops()

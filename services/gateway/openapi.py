@@ -71,6 +71,10 @@ def build_spec(routes: list[Route]) -> dict:
                 if route.many else name
             operation["responses"][str(route.status)] = {
                 "description": "Success", "content": {"application/json": {"schema": schema}}}
+        if route.file is not None:
+            operation["responses"][str(route.status)] = {
+                "description": "A file", "content": {route.file: {
+                    "schema": {"type": "string", "format": "binary"}}}}
         if route.request is not None:
             name = _schema_name(route.request)
             if name not in spec.components.schemas:

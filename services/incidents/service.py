@@ -46,6 +46,7 @@ class IncidentsService:
     dead_letters = DeadLetters()
     queue_gauges = QueueGauges()
     tags = ServiceClient("tags")
+    patrols = ServiceClient("patrols")
 
     # -- the tags service's removal jobs move graffiti incidents ----------------------------------
     # An event of a job is believed only as far as the tags service, asked with this service's
@@ -81,6 +82,26 @@ class IncidentsService:
         note = (f"removal job {job['id']} scheduled for "
                 f"{event.payload['scheduled_for'].isoformat()}")
         return lambda uow: use_cases.follow_removal_job(uow, job, domain.IN_PROGRESS, note,
+                                                        self.clock())
+
+    # -- the patrols service's observations become incidents (channel `warden`) -------------------
+    @idempotent_handler("patrols", "observation_logged")
+    def on_observation_logged(self, event):
+        """Believed as far as the patrols service, asked with this service's own identity,
+        confirms it: the observation exists, in this antenna, with this category."""
+        self.caller.act_as_service()
+        try:
+            with deadline():
+                facts = self.patrols.observation_facts(event.payload["observation_id"])
+        except NotFound:
+            raise Rejected(f"observation {event.payload['observation_id']} does not exist in "
+                           f"antenna {event.antenna_id!r}") from None
+        if (facts["antenna_id"], facts["category"], facts["log_id"]) != \
+                (event.antenna_id, event.payload["category"], event.payload["log_id"]):
+            raise Rejected(f"observation {facts['observation_id']} is {facts['category']} of "
+                           f"log {facts['log_id']} in {facts['antenna_id']!r}, not what the "
+                           "event says")
+        return lambda uow: use_cases.report_observation(uow, facts, event.antenna_id,
                                                         self.clock())
 
     @idempotent_handler("tags", "job_completed")

@@ -392,6 +392,35 @@ def follow_removal_job(uow: UnitOfWork, job: Mapping[str, Any], target: str, not
                      antenna_id=incident.antenna_id)
 
 
+# -- the patrols service's observations ----------------------------------------------------------
+
+OBSERVATION_DESCRIPTION = "Signalement d'un gardien de la paix lors d'une patrouille."
+
+
+def report_observation(uow: UnitOfWork, observation: Mapping[str, Any], antenna_id: str,
+                       now: datetime) -> None:
+    """A warden's observation, as the patrols service itself states it, becomes an incident of
+    channel `warden` (once: its request key names the observation). The observation carries a
+    category and a place, never a person nor free text; the description says where it came
+    from. No commit of its own beyond the report's (an event handler's unit of work)."""
+    session = uow.session
+    key = f"patrols-observation-{observation['observation_id']}"
+    if session.scalars(select(Incident.id).where(Incident.request_key == key)).first():
+        return
+    category = session.get(Category, observation["category"])
+    if category is None or not category.active or category.parent_code is None or \
+            category.zone != "public_space":
+        raise Rejected(f"observation {observation['observation_id']}: {observation['category']!r}"
+                       " is not a public-space sub-category")
+    reporter = Identity("patrols", "service", "gardiens_de_la_paix", (antenna_id,))
+    _new_report(uow, reporter, {
+        "category": category.code, "description": OBSERVATION_DESCRIPTION, "channel": "warden",
+        "location": {"address": observation["address"], "lat": observation.get("lat"),
+                     "lon": observation.get("lon"),
+                     "neighbourhood": observation.get("neighbourhood")},
+        "reporter": None}, now, antenna_id, key, None)
+
+
 # -- retention --------------------------------------------------------------------------------
 
 def purge_contacts(session: Session, now: datetime, retention_days: int) -> int:

@@ -8,13 +8,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from services.tags import use_cases
+from services.tags.domain import GRAFFITI
 from services.tags.models import CrewMember, Job
 from shared.calendar import BRUSSELS
 from shared.db import Database
 from shared.identity import Identity
 from shared.spec import DemoContext
 
-GRAFFITI = "graffiti"   # the incidents' parent category this crew removes
 DEMO_CREW = ("Karim", "Sofie", "Luc", "Ana")
 SURFACE_WEIGHTS = {"brick": 5, "painted": 4, "concrete": 3, "stone": 2, "metal": 2, "glass": 2,
                    "wood": 1, "other": 1}

@@ -51,7 +51,7 @@ class RuleViolation(ValueError):
 
 # -- what an incident's state means for its removal job -------------------------------------------
 
-GRAFFITI = "graffiti"
+GRAFFITI = "graffiti"   # the incidents' parent category this crew removes (the one definition)
 INCIDENT_OPEN = frozenset({"new", "triaged", "in_progress", "reopened"})
 INCIDENT_WITHDRAWN = frozenset({"cancelled", "duplicate"})
 CREATE_JOB, CANCEL_JOB = "create", "cancel"

@@ -6,6 +6,7 @@ import logging
 from nameko.timer import timer
 
 from services.tags import schemas, use_cases, views
+from services.tags.domain import GRAFFITI
 from services.tags.models import metadata
 from shared.config import Setting
 from shared.db import Database
@@ -39,7 +40,6 @@ DEACTIVATE = schemas.DeactivateSchema()
 ABSENCE = schemas.AbsenceSchema()
 ACCESS_LOG_QUERY = schemas.OwnerContactAccessQuerySchema()
 ACCESS_LOG = schemas.OwnerContactAccessPageSchema()
-GRAFFITI = "graffiti"
 
 
 class TagsService:
@@ -57,9 +57,9 @@ class TagsService:
     # Each event only says that something changed: the job follows the incident as the incidents
     # service has it now, read over RPC before any transaction opens, so events of one incident
     # may come in any order (each type has its own queue).
-    def _follow_incident(self, event):
+    def _follow_incident(self, event, always_ask: bool = False):
         incident_id = event.payload["incident_id"]
-        if event.payload["parent_category"] != GRAFFITI:
+        if event.payload["parent_category"] != GRAFFITI and not always_ask:
             with self.db.session() as session:
                 if not use_cases.follows_incident(session, incident_id):
                     return None  # neither graffiti nor ever followed: nothing to ask
@@ -89,7 +89,10 @@ class TagsService:
 
     @idempotent_handler("incidents", "incident_triaged")
     def on_incident_triaged(self, event):
-        return self._follow_incident(event)
+        # A triage may reclassify a graffiti incident whose report another worker (or replica)
+        # is handling at this moment: not followed *yet* is no proof it never will be, so ask;
+        # the knowledge row's lock then orders the two (tests/integration/test_replicas.py).
+        return self._follow_incident(event, always_ask=True)
 
     @idempotent_handler("incidents", "incident_closed")
     def on_incident_closed(self, event):

@@ -79,6 +79,9 @@ def test_graffiti_incident_to_one_job_to_resolved_on_rabbitmq_and_postgresql(
     assert api.call("GET", jobs_path, "tags").json()["total"] == 1
     assert job["status"] == "awaiting_consent"
 
+    for name in ("Karim", "Sofie", "Luc", "Ana"):   # a deployment starts with no crew
+        assert api.call("POST", "/api/v1/tag-crew", "coordinator",
+                        json={"name": name}).status_code == 201
     path = f"/api/v1/tag-jobs/{job['id']}"
     today = datetime.now(BRUSSELS).date().isoformat()
     assert api.call("POST", f"{path}/schedule", "tags", json={"date": today}).status_code == 409
@@ -95,9 +98,6 @@ def test_graffiti_incident_to_one_job_to_resolved_on_rabbitmq_and_postgresql(
     assert done.status_code == 200, done.text
     eventually(lambda: api.call("GET", f"/api/v1/incidents/{incident['id']}",
                           "coordinator").json()["status"] == "resolved")
-    for name in ("Karim", "Sofie", "Luc", "Ana"):   # a deployment starts with no crew
-        assert api.call("POST", "/api/v1/tag-crew", "coordinator",
-                        json={"name": name}).status_code == 201
     plan = api.call("GET", f"/api/v1/tag-plan?date={today}&anyway=true", "coordinator")
     assert plan.status_code == 200 and plan.json()["m2_capacity"] == 32
 

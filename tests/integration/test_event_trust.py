@@ -10,7 +10,7 @@ from kombu import Connection, Exchange
 from lisa.local import fresh_keys
 from shared import events
 from shared.calendar import BRUSSELS
-from shared.handlers import list_dead_letters
+from shared.handlers import PUBLISHER_HEADER, list_dead_letters
 from tests.conftest import ANTENNA, eventually
 from tests.integration.conftest import cli
 from tests.integration.test_distributed import GRAFFITI
@@ -59,10 +59,15 @@ def test_a_forged_job_completed_changes_nothing_and_is_dead_lettered(distributed
                     forged_job_completed(burglary["id"], antenna="saint-gilles-bosnie"),
                     user_id=tags_user)
 
-    letters = eventually(lambda: len(list_dead_letters(admin)) >= 3 and list_dead_letters(admin))
+    # 4. another user claiming, in the header the retry path writes, to be the tags user
+    publish_by_hand(admin, forged_job_completed(burglary["id"]), user_id="guest",
+                    headers={PUBLISHER_HEADER: tags_user})
+
+    letters = eventually(lambda: len(list_dead_letters(admin)) >= 4 and list_dead_letters(admin))
     reasons = sorted(letter["reason"] for letter in letters)
     assert reasons == sorted([
         f"rejected: published by broker user None, not by '{tags_user}'",
+        f"rejected: published by broker user 'guest', not by '{tags_user}'",
         "rejected: removal job 999999 does not exist in antenna 'ixelles-tulipe'",
         "rejected: antenna 'saint-gilles-bosnie' is not served here",
     ])

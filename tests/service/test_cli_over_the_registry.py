@@ -25,3 +25,12 @@ def test_migrate_reencrypt_and_create_user_follow_the_registry(var_dir, memory_b
     with database.session() as session:
         assert session.scalar(select(User.role).where(User.username == "nina")) == "desk"
     database.engine.dispose()
+
+
+def test_rebuild_projections_follows_the_registry(var_dir, memory_broker, capsys):
+    cli.main(["migrate"])
+    cli.main(["indicators-rebuild"])
+    rebuilding = [spec.name for spec in platform.specs() if spec.rebuild_projections]
+    lines = capsys.readouterr().out.splitlines()
+    assert rebuilding == ["indicators"]
+    assert [line.split(":")[0] for line in lines if "projections rebuilt" in line] == rebuilding

@@ -6,6 +6,7 @@ import logging
 import re
 
 import pytest
+from marshmallow import fields
 
 from lisa import platform
 from shared.web import MAX_BODY_BYTES
@@ -45,7 +46,7 @@ def _query_cases():
         if route.query is None or route.tag not in USER_FOR_TAG:
             continue
         for name, field in route.query().fields.items():
-            if type(field).__name__ == "Integer":
+            if isinstance(field, fields.Integer):
                 user = "auditor" if route.path == "/api/v1/audit" or \
                     route.path.endswith("/contact-access") else USER_FOR_TAG[route.tag]
                 for number in HUGE:
@@ -91,6 +92,26 @@ def test_a_query_number_past_the_database_integer_is_invalid(shared_platform, ex
     response = shared_platform.call("GET", f"{path}?{query}", user)
     assert_json_4xx(response, 422)
     assert query.split("=")[0] in response.json()["error"]["fields"]
+
+
+WIDE = str.maketrans("0123456789", "０１２３４５６７８９")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def test_an_id_in_other_digits_names_no_record(shared_platform, existing):
+    """"１２３" is not 123 (review of issue 7, finding 10): in a path 404, in a query 422."""
+    api, number = shared_platform, str(existing["incident_id"])
+    assert api.call("GET", f"/api/v1/incidents/{number}", "coordinator").status_code == 200
+    for digits in (WIDE, ARABIC_INDIC):
+        other = number.translate(digits)
+        assert_json_4xx(api.call("GET", f"/api/v1/incidents/{other}", "coordinator"), 404)
+        assert_json_4xx(api.call("GET", f"/api/v1/incidents/{other}/contact-access",
+                                 "auditor"), 404)
+        assert_json_4xx(api.call("POST", f"/api/v1/incidents/{other}/status", "coordinator",
+                                 json={"status": "in_progress"}), 404)
+        response = api.call("GET", f"/api/v1/tag-jobs?incident_id={other}", "tags")
+        assert_json_4xx(response, 422)
+        assert "incident_id" in response.json()["error"]["fields"]
 
 
 def test_duplicate_of_past_the_database_integer_is_invalid(shared_platform):

@@ -1,0 +1,269 @@
+"""Commands of the indicators service: record an event (append it to the store and project it),
+set an unknown one aside, rebuild every projection from the store in SQL, change a target.
+
+The live projection and the rebuild keep the same facts (docs/adr/0023-indicators-projections-
+and-rebuild.md): per count/sum leaf the events and their total by month, antenna and
+dimensions; per distinct leaf the values seen; per span leaf the earliest start and end of each
+key. Every update is commutative (additions, set inserts, minimums), so the order in which
+events arrive does not change the figures, and a rebuild over the store in any order gives the
+same rows.
+"""
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, literal, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.indicators import domain
+from services.indicators.catalogue import Catalogue, Leaf
+from services.indicators.models import (
+    Cell,
+    DistinctValue,
+    SetAside,
+    Span,
+    StoredEvent,
+    Target,
+    TargetHistory,
+)
+from shared.events import Event
+from shared.identity import Identity
+from shared.unit_of_work import UnitOfWork
+
+DIMS = tuple(f"d{i}" for i in range(1, domain.DIMENSION_COLUMNS + 1))
+
+
+def _upsert(session: Session, table: Any, values: dict, keys: list[str],
+            set_: dict | None) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE set_ (or DO NOTHING), on SQLite and PostgreSQL:
+    one statement, so concurrent consumers cannot lose an addition."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values)
+    if set_ is None:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    else:
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_={name: make(statement.excluded) for name, make in
+                                       set_.items()})
+    session.execute(statement)
+
+
+# -- recording events -----------------------------------------------------------------------------
+
+def record(uow: UnitOfWork, catalogue: Catalogue, event: Event, payload: Mapping[str, Any],
+           now: datetime) -> None:
+    """Append the event to the store and feed every projection it belongs to. The caller has
+    claimed the event id in this unit of work; it commits."""
+    occurred = event.occurred_at.astimezone(UTC)
+    month = domain.month_of(occurred)
+    uow.session.execute(insert(StoredEvent).values(
+        event_id=event.event_id, source=event.source, event_type=event.event_type,
+        schema_version=event.schema_version, occurred_at=occurred, month=month,
+        antenna_id=event.antenna_id, payload=dict(payload), recorded_at=now))
+    project(uow.session, catalogue, event.source, event.event_type, occurred, month,
+            event.antenna_id, payload)
+
+
+def project(session: Session, catalogue: Catalogue, source: str, event_type: str,
+            occurred: datetime, month: str, antenna_id: str, payload: Mapping[str, Any]) -> None:
+    for leaf in catalogue.leaves_for(source, event_type):
+        if leaf.kind == "span":
+            _project_span(session, leaf, (source, event_type), occurred, month, antenna_id,
+                          payload)
+            continue
+        if not domain.matches(leaf.where, payload):
+            continue
+        dims = dict(zip(DIMS, domain.dimension_values(leaf.dimensions, payload), strict=True))
+        key = {"leaf": leaf.name, "month": month, "antenna_id": antenna_id, **dims}
+        if leaf.kind == "distinct":
+            value = payload.get(leaf.field or "")
+            if value is not None:
+                _upsert(session, DistinctValue.__table__,
+                        {**key, "value": domain.dimension_value(value)}, [*key, "value"], None)
+            continue
+        amount = payload.get(leaf.field or "") if leaf.kind == "sum" else None
+        _upsert(session, Cell.__table__,
+                {**key, "count": 1, "total": float(amount or 0)}, list(key),
+                {"count": lambda new: Cell.__table__.c.count + new.count,
+                 "total": lambda new: Cell.__table__.c.total + new.total})
+
+
+def _project_span(session: Session, leaf: Leaf, event: tuple[str, str], occurred: datetime,
+                  month: str, antenna_id: str, payload: Mapping[str, Any]) -> None:
+    key_value = payload.get(leaf.key or "")
+    if key_value is None:
+        return
+    key = {"leaf": leaf.name, "antenna_id": antenna_id,
+           "key": domain.dimension_value(key_value)}
+    # Made if missing, then locked: two consumers with the start and the end of one key at
+    # once wait for each other instead of both inserting it.
+    _upsert(session, Span.__table__, {**key, **dict.fromkeys(DIMS, domain.NONE), "month": ""},
+            list(key), None)
+    row = session.get_one(Span, key, with_for_update=True, populate_existing=True)
+    # An event type may be both the start and the end (not in the catalogue today): both apply.
+    if event == leaf.start and domain.matches(leaf.start_where, payload):
+        if row.started_at is None or occurred < _aware(row.started_at):
+            row.started_at = occurred
+        for column, value in zip(DIMS, domain.dimension_values(leaf.dimensions, payload),
+                                 strict=True):
+            setattr(row, column, max(getattr(row, column) or domain.NONE, value))
+        if leaf.within_field:
+            deadline = payload.get(leaf.within_field)
+            deadline = deadline.isoformat() if isinstance(deadline, datetime) else deadline
+            if isinstance(deadline, str) and (row.deadline is None or
+                                              _later(deadline, row.deadline)):
+                row.deadline = deadline
+    if event == leaf.end and domain.matches(leaf.end_where, payload):
+        if row.ended_at is None or occurred < _aware(row.ended_at):
+            row.ended_at = occurred
+            row.month = month
+    session.flush()
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _later(a: str, b: str) -> bool:
+    """The later of two deadlines as the rebuild's max() orders them: as text (the platform
+    publishes every instant in UTC ISO 8601, where text order is time order)."""
+    return a > b
+
+
+def set_aside(uow: UnitOfWork, body: Mapping[str, Any], reason: str, now: datetime) -> None:
+    """Keep an event this service cannot read (unknown type or schema version, or a payload that
+    does not validate), whole, with the reason. The caller has claimed its id."""
+    uow.session.execute(insert(SetAside).values(
+        event_id=str(body.get("event_id")), source=str(body.get("source"))[:50],
+        event_type=str(body.get("event_type"))[:100],
+        schema_version=int(body.get("schema_version") or 0),
+        antenna_id=str(body.get("antenna_id"))[:64], reason=reason[:500],
+        body=json.dumps(body, default=str), received_at=now))
+
+
+# -- rebuild --------------------------------------------------------------------------------------
+
+def rebuild(session: Session, catalogue: Catalogue) -> dict:
+    """Empty the projections and compute them again from the event store: one INSERT ... SELECT
+    per leaf, grouped in the database (never event by event in Python). The caller commits;
+    returns rows made per table."""
+    for table in (Cell, DistinctValue, Span):
+        session.execute(delete(table))
+    made = {"cells": 0, "distinct_values": 0, "spans": 0}
+    for leaf in catalogue.leaves():
+        if leaf.kind == "span":
+            made["spans"] += _rebuild_spans(session, leaf)
+        elif leaf.kind == "distinct":
+            made["distinct_values"] += _rebuild_distinct(session, leaf)
+        else:
+            made["cells"] += _rebuild_cells(session, leaf)
+    return made
+
+
+def _field(name: str) -> Any:
+    return StoredEvent.payload[name]
+
+
+def _where(event: tuple[str, str], where: Any) -> list:
+    """The SQL of `domain.matches`, typed by the wanted value."""
+    conditions = [StoredEvent.source == event[0], StoredEvent.event_type == event[1]]
+    for name, wanted in where:
+        if wanted is None:
+            conditions.append(_field(name).as_string().is_(None))
+        elif isinstance(wanted, bool):
+            conditions.append(_field(name).as_boolean() == wanted)
+        elif isinstance(wanted, int | float):
+            conditions.append(_field(name).as_float() == float(wanted))
+        else:
+            conditions.append(_field(name).as_string() == wanted)
+    return conditions
+
+
+def _dimension_columns(leaf: Leaf) -> list:
+    columns: list[Any] = [func.coalesce(_field(d).as_string(), domain.NONE)
+                          for d in leaf.dimensions]
+    columns += [literal(domain.NONE)] * (domain.DIMENSION_COLUMNS - len(columns))
+    return [column.label(name) for column, name in zip(columns, DIMS, strict=True)]
+
+
+def _rows(result: Any) -> int:
+    """Rows an INSERT ... SELECT made (the driver's count)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _rebuild_cells(session: Session, leaf: Leaf) -> int:
+    dims = _dimension_columns(leaf)
+    total: Any = func.sum(_field(leaf.field).as_float()) if leaf.kind == "sum" and leaf.field \
+        else literal(0.0)
+    source = select(literal(leaf.name).label("leaf"), StoredEvent.month, StoredEvent.antenna_id,
+                    *dims, func.count().label("count"),
+                    func.coalesce(total, 0.0).label("total")) \
+        .where(*_where(leaf.event, leaf.where)) \
+        .group_by(StoredEvent.month, StoredEvent.antenna_id, *[d.name for d in dims])
+    result = session.execute(insert(Cell).from_select(
+        ["leaf", "month", "antenna_id", *DIMS, "count", "total"], source))
+    return _rows(result)
+
+
+def _rebuild_distinct(session: Session, leaf: Leaf) -> int:
+    dims = _dimension_columns(leaf)
+    value = _field(leaf.field or "").as_string()
+    source = select(literal(leaf.name).label("leaf"), StoredEvent.month, StoredEvent.antenna_id,
+                    *dims, value.label("value")) \
+        .where(*_where(leaf.event, leaf.where), value.is_not(None)).distinct()
+    result = session.execute(insert(DistinctValue).from_select(
+        ["leaf", "month", "antenna_id", *DIMS, "value"], source))
+    return _rows(result)
+
+
+def _rebuild_spans(session: Session, leaf: Leaf) -> int:
+    """Start and end events as one union, grouped by key: the earliest of each side, the start's
+    dimensions and latest deadline (as the live projection keeps them)."""
+    key = _field(leaf.key or "").as_string()
+    nothing = literal(None)
+
+    def side(event: tuple[str, str], where: Any, is_start: bool) -> Any:
+        dims = _dimension_columns(leaf) if is_start else \
+            [nothing.label(name) for name in DIMS]
+        deadline = _field(leaf.within_field).as_string() if is_start and leaf.within_field \
+            else nothing
+        return select(StoredEvent.antenna_id, key.label("key"), *dims,
+                      (StoredEvent.occurred_at if is_start else nothing).label("started_at"),
+                      deadline.label("deadline"),
+                      (nothing if is_start else StoredEvent.occurred_at).label("ended_at"),
+                      (nothing if is_start else StoredEvent.month).label("end_month")) \
+            .where(*_where(event, where), key.is_not(None))
+
+    both = union_all(side(leaf.start, leaf.start_where, True),
+                     side(leaf.end, leaf.end_where, False)).subquery()
+    source = select(literal(leaf.name).label("leaf"), both.c.antenna_id, both.c.key,
+                    *[func.coalesce(func.max(both.c[d]), domain.NONE).label(d) for d in DIMS],
+                    func.min(both.c.started_at), func.max(both.c.deadline),
+                    func.min(both.c.ended_at),
+                    func.coalesce(func.min(both.c.end_month), "")) \
+        .group_by(both.c.antenna_id, both.c.key)
+    result = session.execute(insert(Span).from_select(
+        ["leaf", "antenna_id", "key", *DIMS, "started_at", "deadline", "ended_at", "month"],
+        source))
+    return _rows(result)
+
+
+# -- targets --------------------------------------------------------------------------------------
+
+def set_target(uow: UnitOfWork, identity: Identity, code: str, value: float | None,
+               catalogue_target: float | None, now: datetime) -> dict:
+    """The coordinator sets (or clears, with null) the current plan's target; the change is kept
+    in the history. The caller commits."""
+    row = uow.session.get(Target, code)
+    previous = row.value if row is not None else catalogue_target
+    if row is None:
+        row = Target(indicator=code)
+        uow.session.add(row)
+    row.value, row.set_by, row.set_at = value, identity.user, now
+    uow.session.add(TargetHistory(indicator=code, previous=previous, value=value,
+                                  set_by=identity.user, set_at=now))
+    uow.session.flush()
+    return {"indicator": code, "target": value, "previous": previous, "set_by": identity.user,
+            "set_at": now.isoformat()}
