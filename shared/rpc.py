@@ -11,6 +11,7 @@ from typing import Any
 import eventlet
 import nameko.rpc
 from kombu import Exchange, Queue
+from nameko.amqp.publish import Publisher
 from nameko.exceptions import RemoteError, deserialize_to_instance
 from nameko.rpc import ReplyListener, ServiceRpc
 from nameko.rpc import rpc as nameko_rpc
@@ -85,8 +86,30 @@ class ServiceReplyListener(ReplyListener):
         self.consumer.queues = [queue]
 
 
+class ReplyQueueDeclaredOnce(Publisher):
+    """nameko declares the caller's reply queue before every request it publishes, and kombu
+    cannot remember the declaration of an auto-delete queue: every RPC call paid two synchronous
+    broker round trips (queue and exchange declare) before its request, a tenth of the gateway's
+    CPU per report (docs/adr/0034-report-pipeline-speed.md). The reply listener's consumer
+    declares the queue itself whenever it (re)connects; the requests declare it only until one
+    publish has gone through, and again after a publish failed (the broker may have restarted)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.declare_on_failure: list = list(kwargs.get("declare") or [])
+
+    def publish(self, payload, **kwargs):
+        try:
+            super().publish(payload, **kwargs)
+        except Exception:
+            self.declare = list(self.declare_on_failure)
+            raise
+        self.declare = []
+
+
 class ServiceClient(ServiceRpc):
     reply_listener = ServiceReplyListener()
+    publisher_cls = ReplyQueueDeclaredOnce
 
     def setup(self):
         self.publisher_options["expiration"] = config.rpc_timeout_seconds()
