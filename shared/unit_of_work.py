@@ -77,14 +77,12 @@ class UnitOfWork:
             return set()
         dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
         now = datetime.now(UTC)
-        claimed: set[str] = set()
-        for at in range(0, len(event_ids), 500):
-            statement = dialect.insert(self.database.processed).values(
-                [{"consumer": consumer, "event_id": event_id, "processed_at": now}
-                 for event_id in sorted(set(event_ids[at:at + 500]))])
-            claimed.update(self.session.scalars(statement.on_conflict_do_nothing().returning(
-                self.database.processed.c.event_id)))
-        return claimed
+        processed = self.database.processed
+        statement = dialect.insert(processed).on_conflict_do_nothing().returning(
+            processed.c.event_id)
+        return set(self.session.scalars(statement, [
+            {"consumer": consumer, "event_id": event_id, "processed_at": now}
+            for event_id in sorted(set(event_ids))]))
 
     def commit(self) -> None:
         self.session.commit()

@@ -30,6 +30,7 @@ from services.indicators import catalogue as catalogue_module
 from services.indicators import policy, schemas, use_cases, views
 from services.indicators.models import metadata
 from shared import config, events, metrics, topology
+from shared.config import Setting
 from shared.db import Database
 from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import Forbidden, validated
@@ -41,7 +42,6 @@ from shared.handlers import (
     check_delivery,
     letter_for,
 )
-from shared.config import Setting
 from shared.ops import ops_service
 from shared.rpc import rpc
 

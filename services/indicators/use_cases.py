@@ -8,8 +8,9 @@ key. Every update is commutative (additions, set inserts, minimums), so the orde
 events arrive does not change the figures, and a rebuild over the store in any order gives the
 same rows.
 """
+import functools
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,17 +64,8 @@ def record_many(uow: UnitOfWork, catalogue: Catalogue,
                      "payload": dict(payload), "recorded_at": now})
         projection.add(catalogue, event.source, event.event_type, occurred, month,
                        event.antenna_id, payload)
-    for chunk in _chunks(rows):
-        uow.session.execute(insert(StoredEvent).values(chunk))
+    uow.session.execute(insert(StoredEvent.__table__), rows)
     projection.save(uow.session)
-
-
-CHUNK = 250      # rows per multi-row statement (SQLite binds at most 32,766 parameters)
-
-
-def _chunks(rows: list, size: int = CHUNK) -> Iterator[list]:
-    for at in range(0, len(rows), size):
-        yield rows[at:at + size]
 
 
 class _SpanChange:
@@ -149,48 +141,69 @@ class Projection:
             change.month = month
 
     def save(self, session: Session) -> None:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        cells = Cell.__table__
-        for chunk in _chunks(sorted(self.cells.items())):
-            statement = dialect.insert(cells).values([
+        """Three upserts, each one statement run for many rows (executemany: compiled once,
+        sent as multi-row VALUES pages by the driver)."""
+        statements = _upserts(session.get_bind().dialect.name)
+        if self.cells:
+            _many(session, statements["cells"], [
                 {"leaf": k[0], "month": k[1], "antenna_id": k[2],
                  **dict(zip(DIMS, k[3:], strict=True)), "count": c, "total": t}
-                for k, (c, t) in chunk])
-            session.execute(statement.on_conflict_do_update(
-                index_elements=[c.name for c in cells.primary_key.columns],
-                set_={"count": cells.c.count + statement.excluded.count,
-                      "total": cells.c.total + statement.excluded.total}))
-        for chunk in _chunks(sorted(self.distinct)):
-            statement = dialect.insert(DistinctValue.__table__).values([
+                for k, (c, t) in sorted(self.cells.items())])
+        if self.distinct:
+            _many(session, statements["distinct"], [
                 {"leaf": k[0], "month": k[1], "antenna_id": k[2],
-                 **dict(zip(DIMS, k[3:-1], strict=True)), "value": k[-1]} for k in chunk])
-            session.execute(statement.on_conflict_do_nothing())
-        spans = Span.__table__
-        for chunk in _chunks(sorted(self.spans.items())):
-            statement = dialect.insert(spans).values([
+                 **dict(zip(DIMS, k[3:-1], strict=True)), "value": k[-1]}
+                for k in sorted(self.distinct)])
+        if self.spans:
+            _many(session, statements["spans"], [
                 {"leaf": k[0], "antenna_id": k[1], "key": k[2],
                  **dict(zip(DIMS, s.dims, strict=True)), "started_at": s.started_at,
                  "deadline": s.deadline, "ended_at": s.ended_at, "month": s.month}
-                for k, s in chunk])
-            new = statement.excluded
+                for k, s in sorted(self.spans.items())])
 
-            def replaces(column: str, earlier: bool) -> Any:
-                """The incoming value wins: there was none, or it is earlier (later)."""
-                old = spans.c[column]
-                better = new[column] < old if earlier else new[column] > old
-                return or_(old.is_(None), and_(new[column].is_not(None), better))
 
-            ends_earlier = replaces("ended_at", True)
-            set_ = {d: case((new[d] > spans.c[d], new[d]), else_=spans.c[d]) for d in DIMS}
-            set_.update(
-                started_at=case((replaces("started_at", True), new.started_at),
-                                else_=spans.c.started_at),
-                deadline=case((replaces("deadline", False), new.deadline),
-                              else_=spans.c.deadline),
-                ended_at=case((ends_earlier, new.ended_at), else_=spans.c.ended_at),
-                month=case((ends_earlier, new.month), else_=spans.c.month))
-            session.execute(statement.on_conflict_do_update(
-                index_elements=["leaf", "antenna_id", "key"], set_=set_))
+def _many(session: Session, statement: Any, rows: list[dict]) -> None:
+    """Run an upsert for many rows. It RETURNs a column so that SQLAlchemy sends the rows as
+    multi-row VALUES pages ("insertmanyvalues"), which it does not for an upsert that returns
+    nothing (psycopg2 would then make one round trip per row)."""
+    session.execute(statement, rows).all()
+
+
+@functools.cache
+def _upserts(dialect_name: str) -> dict[str, Any]:
+    """The projection upserts of a dialect (built once, so compiled once)."""
+    dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
+    cells = Cell.__table__
+    statement = dialect.insert(cells)
+    upserts = {"cells": statement.on_conflict_do_update(
+        index_elements=[c.name for c in cells.primary_key.columns],
+        set_={"count": cells.c.count + statement.excluded.count,
+              "total": cells.c.total + statement.excluded.total}).returning(cells.c.leaf)}
+    distinct = DistinctValue.__table__
+    upserts["distinct"] = dialect.insert(distinct).on_conflict_do_nothing().returning(
+        distinct.c.leaf)
+    spans = Span.__table__
+    statement = dialect.insert(spans)
+    new = statement.excluded
+    ends_earlier = _replaces(spans, new, "ended_at", True)
+    set_ = {d: case((new[d] > spans.c[d], new[d]), else_=spans.c[d]) for d in DIMS}
+    set_.update(
+        started_at=case((_replaces(spans, new, "started_at", True), new.started_at),
+                        else_=spans.c.started_at),
+        deadline=case((_replaces(spans, new, "deadline", False), new.deadline),
+                      else_=spans.c.deadline),
+        ended_at=case((ends_earlier, new.ended_at), else_=spans.c.ended_at),
+        month=case((ends_earlier, new.month), else_=spans.c.month))
+    upserts["spans"] = statement.on_conflict_do_update(
+        index_elements=["leaf", "antenna_id", "key"], set_=set_).returning(spans.c.leaf)
+    return upserts
+
+
+def _replaces(table: Any, new: Any, column: str, earlier: bool) -> Any:
+    """In an upsert: the incoming value wins (there was none, or it is earlier, or later)."""
+    old = table.c[column]
+    better = new[column] < old if earlier else new[column] > old
+    return or_(old.is_(None), and_(new[column].is_not(None), better))
 
 
 def _later(a: str, b: str) -> bool:
