@@ -50,7 +50,7 @@ PG_BASE = os.environ.get("LISA_BENCH_POSTGRES", "postgresql+psycopg2://127.0.0.1
 AMQP_URI = os.environ.get("LISA_BENCH_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/")
 EVENTS = int(os.environ.get("LISA_BENCH_INDICATOR_EVENTS", "1000000"))
 SMALL = 10_000
-LIVE_EVENTS = int(os.environ.get("LISA_BENCH_LIVE_EVENTS", "3000"))
+LIVE_EVENTS = int(os.environ.get("LISA_BENCH_LIVE_EVENTS", "20000"))
 REPEATS = 15
 ANTENNA = "ixelles-tulipe"
 END = datetime(2026, 11, 1, tzinfo=UTC)

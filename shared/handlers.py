@@ -268,10 +268,12 @@ class BatchedEventHandler(TrustedEventHandler):
     applies each event once (claims), dead-letters or retries each failing one itself."""
 
     def __init__(self, source_service, event_type, batch=None, **kwargs):
-        self.batch_settings = batch or (lambda: (100, 0.05))
+        self.batch_settings: Callable[[], tuple[int, float]] = batch or (lambda: (100, 0.05))
         super().__init__(source_service, event_type, **kwargs)
 
     def setup(self):
+        self.size: int
+        self.wait: float
         self.size, self.wait = self.batch_settings()
         self.consumer_options["prefetch_count"] = 2 * self.size
         self.arrived: eventlet.queue.LightQueue = eventlet.queue.LightQueue()

@@ -75,8 +75,11 @@ def record_many(uow: UnitOfWork, catalogue: Catalogue,
                      "payload": dict(payload), "recorded_at": now})
         projection.add(catalogue, event.source, event.event_type, occurred, month,
                        event.antenna_id, payload)
-    uow.session.execute(insert(StoredEvent.__table__), rows)
+    uow.session.execute(insert(STORE), rows)
     projection.save(uow.session)
+
+
+STORE: Any = StoredEvent.__table__
 
 
 class _SpanChange:
@@ -184,7 +187,7 @@ def _many(session: Session, statement: Any, rows: list[dict]) -> None:
 def _upserts(dialect_name: str) -> dict[str, Any]:
     """The projection upserts of a dialect (built once, so compiled once)."""
     dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
-    cells = Cell.__table__
+    cells: Any = Cell.__table__
     statement = dialect.insert(cells)
     upserts = {"cells": statement.on_conflict_do_update(
         index_elements=[c.name for c in cells.primary_key.columns],
