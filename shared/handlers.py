@@ -27,12 +27,14 @@ The service declaring such handlers needs `db = Database(...)` and `dead_letters
 import base64
 import functools
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import eventlet
+import eventlet.queue
 from eventlet.semaphore import Semaphore
 from kombu import Connection
 from kombu.exceptions import OperationalError
@@ -351,6 +353,63 @@ class TrustedEventHandler(EventHandler):
 
         self.container.spawn_managed_thread(
             spawn_worker, identifier=f"wait_for_event_worker[{self.method_name}]")
+
+
+class BatchedEventHandler(TrustedEventHandler):
+    """A TrustedEventHandler whose worker takes a batch: the messages that arrive within
+    `wait` seconds of the first, up to `size` (`batch()` gives both, read when the service
+    starts), as one list of `(body, Delivery)`. The broker lends it up to two batches at once
+    (prefetch), so the next one gathers while the last commits. Every message of a batch is
+    acknowledged when the worker returns, or given back to the broker if it raised: the worker
+    applies each event once (claims), dead-letters or retries each failing one itself."""
+
+    def __init__(self, source_service, event_type, batch=None, **kwargs):
+        self.batch_settings: Callable[[], tuple[int, float]] = batch or (lambda: (100, 0.05))
+        super().__init__(source_service, event_type, **kwargs)
+
+    def setup(self):
+        self.size: int
+        self.wait: float
+        self.size, self.wait = self.batch_settings()
+        self.consumer_options["prefetch_count"] = 2 * self.size
+        self.arrived: eventlet.queue.LightQueue = eventlet.queue.LightQueue()
+        super().setup()
+
+    def start(self):
+        super().start()
+        self.container.spawn_managed_thread(
+            self._gather, identifier=f"gather_event_batches[{self.method_name}]")
+
+    def handle_message(self, body, message):
+        self.arrived.put((body, message))
+
+    def _gather(self):
+        while True:
+            batch = [self.arrived.get()]
+            deadline = time.monotonic() + self.wait
+            while len(batch) < self.size:
+                try:
+                    batch.append(self.arrived.get(timeout=max(0, deadline - time.monotonic())))
+                except eventlet.queue.Empty:
+                    break
+            messages = [message for _, message in batch]
+            items = [(body, Delivery.of(message)) for body, message in batch]
+            self.workers.semaphore.acquire()
+            try:
+                self.container.spawn_worker(
+                    self, (items,), {}, context_data={},
+                    handle_result=functools.partial(self._batch_done, messages))
+            except ContainerBeingKilled:
+                self.workers.semaphore.release()
+                for message in messages:
+                    self.consumer.requeue_message(message)
+                return
+
+    def _batch_done(self, messages, worker_ctx, result=None, exc_info=None):
+        self.workers.semaphore.release()
+        for message in messages:
+            self.handle_message_processed(message, result, exc_info)
+        return result, exc_info
 
 
 def check_delivery(service: str, source: str, event_type: str, event: events.Event,

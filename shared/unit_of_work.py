@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,6 +71,21 @@ class UnitOfWork:
             self.session.rollback()
             return False
         return True
+
+    def claim_many(self, consumer: str, event_ids: list[str]) -> set[str]:
+        """Mark each of `event_ids` as processed by `consumer` in one statement; returns those
+        it claimed now (not those already claimed, by this or a concurrent transaction, which
+        waits for that one to end). A batch consumer's `claim`."""
+        if not event_ids:
+            return set()
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        now = datetime.now(UTC)
+        processed = self.database.processed
+        statement = dialect.insert(processed).on_conflict_do_nothing().returning(
+            processed.c.event_id)
+        return set(self.session.scalars(statement, [
+            {"consumer": consumer, "event_id": event_id, "processed_at": now}
+            for event_id in sorted(set(event_ids))]))
 
     def commit(self) -> None:
         self.session.commit()

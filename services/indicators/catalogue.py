@@ -9,6 +9,7 @@ distinct are one leaf each; median_duration and share_within one leaf of spans (
 joined by a key); a ratio two leaves (its numerator and denominator), both grouped by the
 indicator's dimensions. Pure: no framework, no I/O beyond reading the YAML files.
 """
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,7 +239,16 @@ class Catalogue:
 
     def leaves_for(self, source: str, event_type: str) -> list[Leaf]:
         """The projections an event of this type may feed."""
-        return [leaf for leaf in self.leaves() if (source, event_type) in leaf.events()]
+        return list(self._leaves_by_event.get((source, event_type), ()))
+
+    @functools.cached_property
+    def _leaves_by_event(self) -> dict[tuple[str, str], tuple[Leaf, ...]]:
+        """leaves_for's answers, computed once (the live consumer asks for every event)."""
+        index: dict[tuple[str, str], list[Leaf]] = {}
+        for leaf in self.leaves():
+            for event in dict.fromkeys(leaf.events()):
+                index.setdefault(event, []).append(leaf)
+        return {event: tuple(leaves) for event, leaves in index.items()}
 
     def dimensions(self) -> set[str]:
         return {d for i in self.indicators for d in i.dimensions}

@@ -9,11 +9,18 @@ transaction as its effect (idempotent), then either recorded (a known type and v
 aside (unknown type or schema version, or a payload that does not validate): kept, counted
 (`lisa_indicators_events_set_aside_total`), visible at /api/v1/indicators/set-aside, never
 dropped. A delivery that fails the trust checks goes to the dead letters with its reason.
+
+The consumers take events in batches (shared.handlers.BatchedEventHandler: up to
+LISA_INDICATORS_BATCH_SIZE, gathered for LISA_INDICATORS_BATCH_WAIT_MS) and apply a batch in one
+transaction: a few statements for hundreds of events instead of about nine per event. Checks,
+claims and outcomes stay per event; a batch whose transaction fails is applied one event at a
+time (docs/adr/0023-indicators-projections-and-rebuild.md).
 """
 import base64
 import functools
 import logging
 import traceback
+from dataclasses import dataclass
 
 from marshmallow import EXCLUDE, ValidationError
 from nameko.extensions import DependencyProvider
@@ -23,14 +30,15 @@ from services.indicators import catalogue as catalogue_module
 from services.indicators import policy, schemas, use_cases, views
 from services.indicators.models import metadata
 from shared import config, events, metrics, topology
+from shared.config import Setting
 from shared.db import Database
 from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import Forbidden, validated
 from shared.handlers import (
     TRANSIENT_ERRORS,
+    BatchedEventHandler,
     DeadLetters,
     Delivery,
-    TrustedEventHandler,
     check_delivery,
     letter_for,
 )
@@ -50,6 +58,11 @@ RECORDED = Counter(
     "lisa_indicators_events_recorded_total", "Events appended to the indicators event store.",
     ["service", "source", "event_type"],
 )
+
+BATCH_SIZE = Setting("LISA_INDICATORS_BATCH_SIZE", "500", "events the indicators consumer "
+                     "applies in one transaction, at most")
+BATCH_WAIT_MS = Setting("LISA_INDICATORS_BATCH_WAIT_MS", "50", "milliseconds the indicators "
+                        "consumer gathers a batch after its first event, at most")
 
 SERIES = schemas.SeriesQuerySchema()
 DASHBOARD = schemas.DashboardQuerySchema()
@@ -176,79 +189,176 @@ class IndicatorsService:
 
     # -- every event -------------------------------------------------------------------------
 
-    def _receive(self, source: str, method: str, body, delivery: Delivery) -> None:
+    def _receive_batch(self, source: str, method: str, items) -> dict:
+        """A batch of deliveries from one source's queue: each is checked on its own (a bad one
+        is dead-lettered, the others go on), duplicates within the batch and events already
+        claimed change nothing, and the rest is claimed, stored and projected in ONE
+        transaction. If that transaction fails, the events are applied one at a time, each in
+        its own transaction with its own retries and dead letter, so one bad event costs the
+        batch its speed, never the others their effect. Returns counts by outcome."""
         name = self.name
         consumer = f"{name}.{method}"
         queue = topology.event_queue_name(source, EVERY_EVENT, name, method)
-        event_type = str(body.get("event_type")) if isinstance(body, dict) else "?"
-
-        def outcome(label):
-            metrics.EVENTS_CONSUMED.labels(name, consumer, event_type, label).inc()
-
-        def dead_letter(reason, label):
-            parked = delivery.replays > 0
-            log.error("%s: %s: %s", consumer, "parking" if parked else "dead-lettering", reason)
-            self.dead_letters.send(letter_for(consumer, queue, source, event_type, reason,
-                                              delivery, body=body), parked=parked)
-            outcome("parked" if parked else label)
-
-        try:
-            envelope = events.EnvelopeSchema().load(body)
-        except (ValidationError, TypeError) as exc:
-            dead_letter(f"invalid envelope: {exc}", "invalid")
-            return
-        claimed = events.Event(str(envelope["event_id"]), envelope["event_type"],
-                               envelope["schema_version"], envelope["occurred_at"],
-                               envelope["source"], envelope["antenna_id"],
-                               envelope["correlation_id"], envelope["payload"])
-        try:
-            check_delivery(name, source, claimed.event_type, claimed, delivery)
-            if self.db.is_processed(consumer, claimed.event_id):
-                outcome("duplicate")
-                return
-            try:
-                event, reason = events.parse(body), None
-            except (events.UnknownEventType, ValidationError) as exc:
-                event, reason = None, f"{type(exc).__name__}: {exc}"
-            now = self.clock()
-            with self.db.unit_of_work(claimed.correlation_id) as uow:
-                if not uow.claim(consumer, claimed.event_id):
-                    outcome("duplicate")
-                    return
-                if event is not None:
-                    _, schema = events.EVENT_TYPES[(event.source, event.event_type)]
-                    payload = _payload_schema(schema).dump(event.payload)
-                    use_cases.record(uow, self.catalogue, event, payload, now)
-                else:
-                    use_cases.set_aside(uow, body, reason or "unreadable", now)
-                uow.commit()
-            if event is None:
-                SET_ASIDE.labels(name, source, event_type[:100]).inc()
-                log.warning("%s: set aside %s.%s v%s: %s", consumer, source, event_type,
-                            claimed.schema_version, reason)
-                outcome("set_aside")
+        counts = {"processed": 0, "set_aside": 0, "duplicate": 0, "refused": 0,
+                  "one_at_a_time": 0}
+        admitted: dict[str, _Admitted] = {}
+        for body, delivery in items:
+            one = self._admit(source, consumer, queue, body, delivery)
+            if one is None:
+                counts["refused"] += 1
+            elif one.claimed.event_id in admitted:
+                self._outcome(consumer, one.event_type, "duplicate")
+                counts["duplicate"] += 1
             else:
-                RECORDED.labels(name, source, event_type).inc()
-                outcome("processed")
+                admitted[one.claimed.event_id] = one
+        if not admitted:
+            return counts
+        fresh: list[_Admitted] = []
+        try:
+            now = self.clock()
+            with self.db.unit_of_work(f"batch:{consumer}") as uow:
+                claimed = uow.claim_many(consumer, list(admitted))
+                fresh = [one for event_id, one in admitted.items() if event_id in claimed]
+                use_cases.record_many(uow, self.catalogue, [
+                    (one.event, one.payload()) for one in fresh if one.event is not None], now)
+                for one in fresh:
+                    if one.event is None:
+                        use_cases.set_aside(uow, one.body, one.reason or "unreadable", now)
+                uow.commit()
+        except Exception as exc:
+            log.warning("%s: a batch of %d failed (%s: %s); applying them one at a time",
+                        consumer, len(admitted), type(exc).__name__, exc)
+            for one in admitted.values():
+                self._apply_one(source, consumer, queue, one)
+            counts["one_at_a_time"] = len(admitted)
+            return counts
+        for event_id, one in admitted.items():
+            if event_id not in claimed:
+                self._outcome(consumer, one.event_type, "duplicate")
+                counts["duplicate"] += 1
+            else:
+                self._applied(source, consumer, one)
+                counts["set_aside" if one.event is None else "processed"] += 1
+        return counts
+
+    def _receive(self, source: str, method: str, body, delivery: Delivery) -> None:
+        """One delivery, in its own transaction."""
+        consumer = f"{self.name}.{method}"
+        queue = topology.event_queue_name(source, EVERY_EVENT, self.name, method)
+        one = self._admit(source, consumer, queue, body, delivery)
+        if one is not None:
+            self._apply_one(source, consumer, queue, one)
+
+    def _outcome(self, consumer: str, event_type: str, label: str) -> None:
+        metrics.EVENTS_CONSUMED.labels(self.name, consumer, event_type, label).inc()
+
+    def _dead_letter(self, source: str, consumer: str, queue: str, event_type: str, body,
+                     delivery: Delivery, reason: str, label: str) -> None:
+        parked = delivery.replays > 0
+        log.error("%s: %s: %s", consumer, "parking" if parked else "dead-lettering", reason)
+        self.dead_letters.send(letter_for(consumer, queue, source, event_type, reason,
+                                          delivery, body=body), parked=parked)
+        self._outcome(consumer, event_type, "parked" if parked else label)
+
+    def _admit(self, source: str, consumer: str, queue: str, body,
+               delivery: Delivery) -> "_Admitted | None":
+        """The delivery's envelope read and believed (shared.handlers.check_delivery: exchange,
+        broker user, antenna), its event parsed, or the reason it cannot be (to set it aside);
+        None when it was dead-lettered instead."""
+        event_type = str(body.get("event_type")) if isinstance(body, dict) else "?"
+        try:
+            event: events.Event | None = events.parse(body)
+            claimed, reason = event, None
+        except (events.UnknownEventType, ValidationError, TypeError) as exc:
+            event, reason = None, f"{type(exc).__name__}: {exc}"
+            try:
+                envelope = events.EnvelopeSchema().load(body)
+            except (ValidationError, TypeError) as invalid:
+                self._dead_letter(source, consumer, queue, event_type, body, delivery,
+                                  f"invalid envelope: {invalid}", "invalid")
+                return None
+            claimed = events.Event(str(envelope["event_id"]), envelope["event_type"],
+                                   envelope["schema_version"], envelope["occurred_at"],
+                                   envelope["source"], envelope["antenna_id"],
+                                   envelope["correlation_id"], envelope["payload"])
+        assert claimed is not None
+        try:
+            check_delivery(self.name, source, claimed.event_type, claimed, delivery)
         except events.Rejected as exc:
-            dead_letter(f"rejected: {exc}", "rejected")
+            self._dead_letter(source, consumer, queue, event_type, body, delivery,
+                              f"rejected: {exc}", "rejected")
+            return None
+        return _Admitted(body, delivery, claimed, event, reason, event_type)
+
+    def _applied(self, source: str, consumer: str, one: "_Admitted") -> None:
+        if one.event is None:
+            SET_ASIDE.labels(self.name, source, one.event_type[:100]).inc()
+            log.warning("%s: set aside %s.%s v%s: %s", consumer, source, one.event_type,
+                        one.claimed.schema_version, one.reason)
+            self._outcome(consumer, one.event_type, "set_aside")
+        else:
+            RECORDED.labels(self.name, source, one.event_type).inc()
+            self._outcome(consumer, one.event_type, "processed")
+
+    def _apply_one(self, source: str, consumer: str, queue: str, one: "_Admitted") -> None:
+        """Claim, then record or set aside one admitted event in its own transaction; a
+        transient failure sends it back through the delay queues, any other to the dead
+        letters."""
+        delivery = one.delivery
+        try:
+            with self.db.unit_of_work(one.claimed.correlation_id) as uow:
+                if not uow.claim(consumer, one.claimed.event_id):
+                    self._outcome(consumer, one.event_type, "duplicate")
+                    return
+                now = self.clock()
+                if one.event is not None:
+                    use_cases.record(uow, self.catalogue, one.event, one.payload(), now)
+                else:
+                    use_cases.set_aside(uow, one.body, one.reason or "unreadable", now)
+                uow.commit()
+            self._applied(source, consumer, one)
         except TRANSIENT_ERRORS as exc:
             delays = config.event_retry_delays()
             if delivery.attempt < len(delays):
-                self.dead_letters.retry_later(queue, body, delivery, delays[delivery.attempt])
+                self.dead_letters.retry_later(queue, one.body, delivery,
+                                              delays[delivery.attempt])
                 log.warning("%s: retry %d after %s", consumer, delivery.attempt + 1, exc)
-                outcome("retried")
+                self._outcome(consumer, one.event_type, "retried")
             else:
-                dead_letter(f"gave up after {delivery.attempt} retries: "
-                            f"{traceback.format_exc()}", "dead_lettered")
+                self._dead_letter(source, consumer, queue, one.event_type, one.body, delivery,
+                                  f"gave up after {delivery.attempt} retries: "
+                                  f"{traceback.format_exc()}", "dead_lettered")
         except Exception:
-            dead_letter(traceback.format_exc(), "dead_lettered")
+            self._dead_letter(source, consumer, queue, one.event_type, one.body, delivery,
+                              traceback.format_exc(), "dead_lettered")
+
+
+@dataclass(frozen=True)
+class _Admitted:
+    """A delivery that passed the trust checks: its event, or why it is to be set aside."""
+    body: dict
+    delivery: Delivery
+    claimed: events.Event            # what the envelope claims (payload unvalidated)
+    event: events.Event | None       # parsed and upcast; None: set it aside
+    reason: str | None
+    event_type: str
+
+    def payload(self) -> dict:
+        assert self.event is not None
+        _, schema = events.EVENT_TYPES[(self.event.source, self.event.event_type)]
+        return _payload_schema(schema).dump(self.event.payload)
+
+
+def batch_settings() -> tuple[int, float]:
+    """The live consumer's batch: at most LISA_INDICATORS_BATCH_SIZE events, gathered for at
+    most LISA_INDICATORS_BATCH_WAIT_MS after the first."""
+    return max(1, BATCH_SIZE.integer()), max(0.0, BATCH_WAIT_MS.number()) / 1000
 
 
 def _every_event_of(source: str, method: str):
-    @TrustedEventHandler.decorator(source, EVERY_EVENT)
-    def entrypoint(self, body, delivery: Delivery):
-        self._receive(source, method, body, delivery)
+    @BatchedEventHandler.decorator(source, EVERY_EVENT, batch=batch_settings)
+    def entrypoint(self, items):
+        return self._receive_batch(source, method, items)
 
     entrypoint.__name__ = method
     return entrypoint

@@ -4,7 +4,13 @@ from pathlib import Path
 
 from services.indicators import catalogue, demo, routes, use_cases
 from services.indicators.models import metadata
-from services.indicators.service import IndicatorsOps, IndicatorsService, consuming
+from services.indicators.service import (
+    BATCH_SIZE,
+    BATCH_WAIT_MS,
+    IndicatorsOps,
+    IndicatorsService,
+    consuming,
+)
 from shared.spec import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -17,5 +23,6 @@ SPEC = ServiceSpec(
     seed_demo=demo.seed_demo,
     routes=routes.RESOURCES,
     consumes_every_event=consuming,
+    settings=(BATCH_SIZE, BATCH_WAIT_MS),
     rebuild_projections=lambda session: use_cases.rebuild(session, catalogue.load()),
 )

@@ -8,12 +8,24 @@ key. Every update is commutative (additions, set inserts, minimums), so the orde
 events arrive does not change the figures, and a rebuild over the store in any order gives the
 same rows.
 """
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, union_all
+from sqlalchemy import (
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -35,95 +47,177 @@ from shared.unit_of_work import UnitOfWork
 DIMS = tuple(f"d{i}" for i in range(1, domain.DIMENSION_COLUMNS + 1))
 
 
-def _upsert(session: Session, table: Any, values: dict, keys: list[str],
-            set_: dict | None) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE set_ (or DO NOTHING), on SQLite and PostgreSQL:
-    one statement, so concurrent consumers cannot lose an addition."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values)
-    if set_ is None:
-        statement = statement.on_conflict_do_nothing(index_elements=keys)
-    else:
-        statement = statement.on_conflict_do_update(
-            index_elements=keys, set_={name: make(statement.excluded) for name, make in
-                                       set_.items()})
-    session.execute(statement)
-
-
 # -- recording events -----------------------------------------------------------------------------
 
 def record(uow: UnitOfWork, catalogue: Catalogue, event: Event, payload: Mapping[str, Any],
            now: datetime) -> None:
-    """Append the event to the store and feed every projection it belongs to. The caller has
-    claimed the event id in this unit of work; it commits."""
-    occurred = event.occurred_at.astimezone(UTC)
-    month = domain.month_of(occurred)
-    uow.session.execute(insert(StoredEvent).values(
-        event_id=event.event_id, source=event.source, event_type=event.event_type,
-        schema_version=event.schema_version, occurred_at=occurred, month=month,
-        antenna_id=event.antenna_id, payload=dict(payload), recorded_at=now))
-    project(uow.session, catalogue, event.source, event.event_type, occurred, month,
-            event.antenna_id, payload)
+    """Append one event to the store and feed every projection it belongs to (a batch of one)."""
+    record_many(uow, catalogue, [(event, payload)], now)
 
 
-def project(session: Session, catalogue: Catalogue, source: str, event_type: str,
-            occurred: datetime, month: str, antenna_id: str, payload: Mapping[str, Any]) -> None:
-    for leaf in catalogue.leaves_for(source, event_type):
-        if leaf.kind == "span":
-            _project_span(session, leaf, (source, event_type), occurred, month, antenna_id,
-                          payload)
-            continue
-        if not domain.matches(leaf.where, payload):
-            continue
-        dims = dict(zip(DIMS, domain.dimension_values(leaf.dimensions, payload), strict=True))
-        key = {"leaf": leaf.name, "month": month, "antenna_id": antenna_id, **dims}
-        if leaf.kind == "distinct":
-            value = payload.get(leaf.field or "")
-            if value is not None:
-                _upsert(session, DistinctValue.__table__,
-                        {**key, "value": domain.dimension_value(value)}, [*key, "value"], None)
-            continue
-        amount = payload.get(leaf.field or "") if leaf.kind == "sum" else None
-        _upsert(session, Cell.__table__,
-                {**key, "count": 1, "total": float(amount or 0)}, list(key),
-                {"count": lambda new: Cell.__table__.c.count + new.count,
-                 "total": lambda new: Cell.__table__.c.total + new.total})
-
-
-def _project_span(session: Session, leaf: Leaf, event: tuple[str, str], occurred: datetime,
-                  month: str, antenna_id: str, payload: Mapping[str, Any]) -> None:
-    key_value = payload.get(leaf.key or "")
-    if key_value is None:
+def record_many(uow: UnitOfWork, catalogue: Catalogue,
+                items: Sequence[tuple[Event, Mapping[str, Any]]], now: datetime) -> None:
+    """Append the events to the store and feed every projection they belong to, in a few
+    statements whatever their number: one multi-row INSERT into the store, and per projection
+    table one multi-row upsert of what the events add up to (a batch of the live consumer,
+    docs/adr/0023-indicators-projections-and-rebuild.md). The caller has claimed every event id
+    in this unit of work; it commits."""
+    if not items:
         return
-    key = {"leaf": leaf.name, "antenna_id": antenna_id,
-           "key": domain.dimension_value(key_value)}
-    # Made if missing, then locked: two consumers with the start and the end of one key at
-    # once wait for each other instead of both inserting it.
-    _upsert(session, Span.__table__, {**key, **dict.fromkeys(DIMS, domain.NONE), "month": ""},
-            list(key), None)
-    row = session.get_one(Span, key, with_for_update=True, populate_existing=True)
-    # An event type may be both the start and the end (not in the catalogue today): both apply.
-    if event == leaf.start and domain.matches(leaf.start_where, payload):
-        if row.started_at is None or occurred < _aware(row.started_at):
-            row.started_at = occurred
-        for column, value in zip(DIMS, domain.dimension_values(leaf.dimensions, payload),
-                                 strict=True):
-            setattr(row, column, max(getattr(row, column) or domain.NONE, value))
-        if leaf.within_field:
-            deadline = payload.get(leaf.within_field)
-            deadline = deadline.isoformat() if isinstance(deadline, datetime) else deadline
-            if isinstance(deadline, str) and (row.deadline is None or
-                                              _later(deadline, row.deadline)):
-                row.deadline = deadline
-    if event == leaf.end and domain.matches(leaf.end_where, payload):
-        if row.ended_at is None or occurred < _aware(row.ended_at):
-            row.ended_at = occurred
-            row.month = month
-    session.flush()
+    rows = []
+    projection = Projection()
+    for event, payload in items:
+        occurred = event.occurred_at.astimezone(UTC)
+        month = domain.month_of(occurred)
+        rows.append({"event_id": event.event_id, "source": event.source,
+                     "event_type": event.event_type, "schema_version": event.schema_version,
+                     "occurred_at": occurred, "month": month, "antenna_id": event.antenna_id,
+                     "payload": dict(payload), "recorded_at": now})
+        projection.add(catalogue, event.source, event.event_type, occurred, month,
+                       event.antenna_id, payload)
+    uow.session.execute(insert(STORE), rows)
+    projection.save(uow.session)
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+STORE: Any = StoredEvent.__table__
+
+
+class _SpanChange:
+    """What some events say about one span key: as its row, before it meets the stored one."""
+
+    __slots__ = ("dims", "started_at", "deadline", "ended_at", "month")
+
+    def __init__(self) -> None:
+        self.dims = [domain.NONE] * domain.DIMENSION_COLUMNS
+        self.started_at: datetime | None = None
+        self.deadline: str | None = None
+        self.ended_at: datetime | None = None
+        self.month = ""
+
+
+class Projection:
+    """What a batch of events adds to the projections, folded in memory with the same
+    commutative rules the tables keep (additions, set inserts, earliest/latest), then saved as
+    upserts that fold it into the stored rows with those rules again. So the figures do not
+    depend on how events are split into batches nor on their order. Rows are written in key
+    order, so concurrent batches lock shared rows in one order and do not deadlock."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple, list] = {}
+        self.distinct: set[tuple] = set()
+        self.spans: dict[tuple, _SpanChange] = {}
+
+    def add(self, catalogue: Catalogue, source: str, event_type: str, occurred: datetime,
+            month: str, antenna_id: str, payload: Mapping[str, Any]) -> None:
+        for leaf in catalogue.leaves_for(source, event_type):
+            if leaf.kind == "span":
+                self._span(leaf, (source, event_type), occurred, month, antenna_id, payload)
+                continue
+            if not domain.matches(leaf.where, payload):
+                continue
+            key = (leaf.name, month, antenna_id,
+                   *domain.dimension_values(leaf.dimensions, payload))
+            if leaf.kind == "distinct":
+                value = payload.get(leaf.field or "")
+                if value is not None:
+                    self.distinct.add((*key, domain.dimension_value(value)))
+                continue
+            amount = payload.get(leaf.field or "") if leaf.kind == "sum" else None
+            cell = self.cells.setdefault(key, [0, 0.0])
+            cell[0] += 1
+            cell[1] += float(amount or 0)
+
+    def _span(self, leaf: Leaf, event: tuple[str, str], occurred: datetime, month: str,
+              antenna_id: str, payload: Mapping[str, Any]) -> None:
+        key_value = payload.get(leaf.key or "")
+        if key_value is None:
+            return
+        starts = event == leaf.start and domain.matches(leaf.start_where, payload)
+        ends = event == leaf.end and domain.matches(leaf.end_where, payload)
+        if not (starts or ends):          # as the rebuild: only a matching start or end counts
+            return
+        key = (leaf.name, antenna_id, domain.dimension_value(key_value))
+        change = self.spans.setdefault(key, _SpanChange())
+        # An event type may be both the start and the end (not in the catalogue today): both.
+        if starts:
+            if change.started_at is None or occurred < change.started_at:
+                change.started_at = occurred
+            change.dims = [max(old, new) for old, new in zip(
+                change.dims, domain.dimension_values(leaf.dimensions, payload), strict=True)]
+            if leaf.within_field:
+                deadline = payload.get(leaf.within_field)
+                deadline = deadline.isoformat() if isinstance(deadline, datetime) else deadline
+                if isinstance(deadline, str) and (change.deadline is None or
+                                                  _later(deadline, change.deadline)):
+                    change.deadline = deadline
+        if ends and (change.ended_at is None or occurred < change.ended_at):
+            change.ended_at = occurred
+            change.month = month
+
+    def save(self, session: Session) -> None:
+        """Three upserts, each one statement run for many rows (executemany: compiled once,
+        sent as multi-row VALUES pages by the driver)."""
+        statements = _upserts(session.get_bind().dialect.name)
+        if self.cells:
+            _many(session, statements["cells"], [
+                {"leaf": k[0], "month": k[1], "antenna_id": k[2],
+                 **dict(zip(DIMS, k[3:], strict=True)), "count": c, "total": t}
+                for k, (c, t) in sorted(self.cells.items())])
+        if self.distinct:
+            _many(session, statements["distinct"], [
+                {"leaf": k[0], "month": k[1], "antenna_id": k[2],
+                 **dict(zip(DIMS, k[3:-1], strict=True)), "value": k[-1]}
+                for k in sorted(self.distinct)])
+        if self.spans:
+            _many(session, statements["spans"], [
+                {"leaf": k[0], "antenna_id": k[1], "key": k[2],
+                 **dict(zip(DIMS, s.dims, strict=True)), "started_at": s.started_at,
+                 "deadline": s.deadline, "ended_at": s.ended_at, "month": s.month}
+                for k, s in sorted(self.spans.items())])
+
+
+def _many(session: Session, statement: Any, rows: list[dict]) -> None:
+    """Run an upsert for many rows. It RETURNs a column so that SQLAlchemy sends the rows as
+    multi-row VALUES pages ("insertmanyvalues"), which it does not for an upsert that returns
+    nothing (psycopg2 would then make one round trip per row)."""
+    session.execute(statement, rows).all()
+
+
+@functools.cache
+def _upserts(dialect_name: str) -> dict[str, Any]:
+    """The projection upserts of a dialect (built once, so compiled once)."""
+    dialect: Any = postgresql if dialect_name == "postgresql" else sqlite
+    cells: Any = Cell.__table__
+    statement = dialect.insert(cells)
+    upserts = {"cells": statement.on_conflict_do_update(
+        index_elements=[c.name for c in cells.primary_key.columns],
+        set_={"count": cells.c.count + statement.excluded.count,
+              "total": cells.c.total + statement.excluded.total}).returning(cells.c.leaf)}
+    distinct = DistinctValue.__table__
+    upserts["distinct"] = dialect.insert(distinct).on_conflict_do_nothing().returning(
+        distinct.c.leaf)
+    spans = Span.__table__
+    statement = dialect.insert(spans)
+    new = statement.excluded
+    ends_earlier = _replaces(spans, new, "ended_at", True)
+    set_ = {d: case((new[d] > spans.c[d], new[d]), else_=spans.c[d]) for d in DIMS}
+    set_.update(
+        started_at=case((_replaces(spans, new, "started_at", True), new.started_at),
+                        else_=spans.c.started_at),
+        deadline=case((_replaces(spans, new, "deadline", False), new.deadline),
+                      else_=spans.c.deadline),
+        ended_at=case((ends_earlier, new.ended_at), else_=spans.c.ended_at),
+        month=case((ends_earlier, new.month), else_=spans.c.month))
+    upserts["spans"] = statement.on_conflict_do_update(
+        index_elements=["leaf", "antenna_id", "key"], set_=set_).returning(spans.c.leaf)
+    return upserts
+
+
+def _replaces(table: Any, new: Any, column: str, earlier: bool) -> Any:
+    """In an upsert: the incoming value wins (there was none, or it is earlier, or later)."""
+    old = table.c[column]
+    better = new[column] < old if earlier else new[column] > old
+    return or_(old.is_(None), and_(new[column].is_not(None), better))
 
 
 def _later(a: str, b: str) -> bool:
@@ -147,19 +241,59 @@ def set_aside(uow: UnitOfWork, body: Mapping[str, Any], reason: str, now: dateti
 
 def rebuild(session: Session, catalogue: Catalogue) -> dict:
     """Empty the projections and compute them again from the event store: one INSERT ... SELECT
-    per leaf, grouped in the database (never event by event in Python). The caller commits;
-    returns rows made per table."""
-    for table in (Cell, DistinctValue, Span):
-        session.execute(delete(table))
+    per leaf, grouped in the database (never event by event in Python). Span leaves of the same
+    shape (the same start, end, key, dimensions and deadline: a median and its share within
+    SLA) are computed once and copied. The caller commits; returns rows made per table.
+
+    On PostgreSQL the tables are emptied with TRUNCATE (readers wait for the rebuild's commit
+    instead of reading half of it) and the grouping gets the memory to hash rather than sort."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL work_mem = '{REBUILD_WORK_MEM}'"))
+        session.execute(text("TRUNCATE cells, distinct_values, spans"))
+    else:
+        for table in (Cell, DistinctValue, Span):
+            session.execute(delete(table))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:       # an index made once after the rows costs less than kept row by row
+        session.execute(text(f"DROP INDEX IF EXISTS {SPANS_BY_MONTH}"))
     made = {"cells": 0, "distinct_values": 0, "spans": 0}
-    for leaf in catalogue.leaves():
+    built: dict[tuple, Leaf] = {}
+    # a span leaf that keeps a deadline first: the others of its shape copy it (without)
+    for leaf in sorted(catalogue.leaves(), key=lambda leaf: leaf.within_field is None):
         if leaf.kind == "span":
-            made["spans"] += _rebuild_spans(session, leaf)
+            shape = (leaf.start, leaf.start_where, leaf.end, leaf.end_where, leaf.key,
+                     leaf.dimensions)
+            first = built.get(shape)
+            if first is not None and leaf.within_field in (None, first.within_field):
+                made["spans"] += _copy_spans(session, first, leaf)
+            else:
+                made["spans"] += _rebuild_spans(session, leaf)
+                built.setdefault(shape, leaf)
         elif leaf.kind == "distinct":
             made["distinct_values"] += _rebuild_distinct(session, leaf)
         else:
             made["cells"] += _rebuild_cells(session, leaf)
+    if postgres:
+        session.execute(text(f"CREATE INDEX {SPANS_BY_MONTH} ON spans (leaf, month)"))
     return made
+
+
+SPANS_BY_MONTH = "ix_spans_leaf_month"     # models.Span's index
+
+
+REBUILD_WORK_MEM = "256MB"
+
+
+def _copy_spans(session: Session, built: Leaf, leaf: Leaf) -> int:
+    """The rows of span leaf `built` again, as `leaf`'s (the same shape gives the same rows;
+    the deadline only if `leaf` keeps one, as its live projection does)."""
+    columns = [c for c in Span.__table__.columns if c.name not in ("leaf", "deadline")]
+    deadline = Span.deadline if leaf.within_field else literal(None)
+    source = select(literal(leaf.name).label("leaf"), *columns, deadline.label("deadline")) \
+        .where(Span.leaf == built.name).order_by(Span.month)
+    result = session.execute(insert(Span).from_select(
+        ["leaf", *[c.name for c in columns], "deadline"], source))
+    return _rows(result)
 
 
 def _field(name: str) -> Any:
@@ -242,8 +376,8 @@ def _rebuild_spans(session: Session, leaf: Leaf) -> int:
                     *[func.coalesce(func.max(both.c[d]), domain.NONE).label(d) for d in DIMS],
                     func.min(both.c.started_at), func.max(both.c.deadline),
                     func.min(both.c.ended_at),
-                    func.coalesce(func.min(both.c.end_month), "")) \
-        .group_by(both.c.antenna_id, both.c.key)
+                    func.coalesce(func.min(both.c.end_month), "").label("month")) \
+        .group_by(both.c.antenna_id, both.c.key).order_by("month")
     result = session.execute(insert(Span).from_select(
         ["leaf", "antenna_id", "key", *DIMS, "started_at", "deadline", "ended_at", "month"],
         source))
