@@ -5,7 +5,8 @@ Each service's user, password and vhost come from its `LISA_<SERVICE>_AMQP_URI`,
 service connects with, so the setup and the services cannot disagree. The user must be
 `config.broker_user(service)` (`lisa-<service>`): consumers demand that an event's validated
 `user_id` is its owner's. Idempotent: an existing user gets the password again and its
-permissions are set anew. Uses `rabbitmqctl` (works without the management plugin); passwords
+permissions are set anew; the event queues' policy (delivery limit, dead letters) is set on
+their vhost. Uses `rabbitmqctl` (works without the management plugin); passwords
 go to it on standard input, never on a command line. With `LISA_RABBITMQ_API_URL` set (a
 container beside the broker, as docker-compose's one-shot `broker-setup`, has no rabbitmqctl)
 it does the same through the management HTTP API, waiting for the API to answer.
@@ -52,11 +53,14 @@ def planned_users() -> list[dict]:
 
 
 def setup_users() -> list[str]:
-    """Create or update every service's broker user and its permissions; returns the users."""
+    """Create or update every service's broker user and its permissions, and the event queues'
+    policy (`topology.event_queue_policy`) on their vhost; returns the users."""
     plans = planned_users()
     api_url = config.RABBITMQ_API_URL.text()
     if api_url:
         return setup_users_over_http(api_url, plans)
+    for vhost in sorted({plan["vhost"] for plan in plans}):
+        set_event_queue_policy(vhost)
     existing = set(rabbitmqctl("list_users", "--no-table-headers").split())
     for plan in plans:
         if plan["user"] in existing:
@@ -70,6 +74,16 @@ def setup_users() -> list[str]:
             rabbitmqctl("set_topic_permissions", "-p", plan["vhost"], plan["user"], exchange,
                         write, read)
     return [plan["user"] for plan in plans]
+
+
+def set_event_queue_policy(vhost: str, policy: dict | None = None) -> None:
+    """The event queues' delivery limit and dead-letter exchange, with rabbitmqctl."""
+    import json
+
+    policy = policy or topology.event_queue_policy()
+    rabbitmqctl("set_policy", "-p", vhost, "--apply-to", policy["apply-to"], "--priority",
+                str(policy["priority"]), policy["name"], policy["pattern"],
+                json.dumps(policy["definition"]))
 
 
 def setup_users_over_http(api_url: str, plans: list[dict],
@@ -113,4 +127,9 @@ def setup_users_over_http(api_url: str, plans: list[dict],
         for exchange, write, read in plan["topics"]:
             call("PUT", f"topic-permissions/{vhost}/{user}",
                  {"exchange": exchange, "write": write, "read": read})
+    policy = topology.event_queue_policy()
+    for vhost in sorted({quote(plan["vhost"], safe="") for plan in plans}):
+        call("PUT", f"policies/{vhost}/{quote(policy['name'], safe='')}",
+             {"pattern": policy["pattern"], "definition": policy["definition"],
+              "priority": policy["priority"], "apply-to": policy["apply-to"]})
     return [plan["user"] for plan in plans]
