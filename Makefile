@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PY := $(BIN)/python
 
-.PHONY: deploy-files demo run test test-unit test-integration bench bench-login bench-patrols bench-indicators lint migrate prometheus-config clean
+.PHONY: deploy-files demo run test test-unit test-integration test-chaos bench bench-login bench-patrols bench-indicators lint migrate prometheus-config clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pybabel compile --use-fuzzy -d shared/translations -D messages >/dev/null
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -32,6 +33,9 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP)
 	$(PY) -m pytest -q -m integration
+
+test-chaos: $(STAMP)  ## faults during 5,000 reports on a private broker and database (LISA_CHAOS_REPORTS); writes bench/chaos_results.md
+	$(PY) -m pytest -q -s -m chaos tests/chaos
 
 bench: $(STAMP)  ## throughput/latency through the pipeline vs raw kombu; writes bench/results.md
 	$(PY) -m bench.pipeline

@@ -5,12 +5,16 @@ Each service's user, password and vhost come from its `LISA_<SERVICE>_AMQP_URI`,
 service connects with, so the setup and the services cannot disagree. The user must be
 `config.broker_user(service)` (`lisa-<service>`): consumers demand that an event's validated
 `user_id` is its owner's. Idempotent: an existing user gets the password again and its
-permissions are set anew; the event queues' policy (delivery limit, dead letters) is set on
-their vhost. Uses `rabbitmqctl` (works without the management plugin); passwords
-go to it on standard input, never on a command line. With `LISA_RABBITMQ_API_URL` set (a
-container beside the broker, as docker-compose's one-shot `broker-setup`, has no rabbitmqctl)
-it does the same through the management HTTP API, waiting for the API to answer.
+permissions are set anew. Uses `rabbitmqctl import_definitions` (works without the management
+plugin); the definitions go to it on standard input, never on a command line. With
+`LISA_RABBITMQ_API_URL` set (a container beside the broker, as docker-compose's one-shot
+`broker-setup`, has no rabbitmqctl) it does the same through the management HTTP API, waiting
+for the API to answer.
 """
+import base64
+import hashlib
+import json
+import secrets
 import time
 from urllib.parse import quote, urlsplit
 
@@ -54,36 +58,66 @@ def planned_users() -> list[dict]:
 
 def setup_users() -> list[str]:
     """Create or update every service's broker user and its permissions, and the event queues'
-    policy (`topology.event_queue_policy`) on their vhost; returns the users."""
+    policy (`topology.event_queue_policy`: delivery limit, dead letters) on their vhost;
+    returns the users."""
     plans = planned_users()
     api_url = config.RABBITMQ_API_URL.text()
     if api_url:
         return setup_users_over_http(api_url, plans)
+    # Each rabbitmqctl call boots an Erlang VM (1.5 s idle, 4 s on a loaded machine): one call
+    # imports every user and permission as definitions (on standard input: no password in a
+    # file or a process list); topic permissions on exchanges no longer planned are cleared.
     for vhost in sorted({plan["vhost"] for plan in plans}):
-        set_event_queue_policy(vhost)
-    existing = set(rabbitmqctl("list_users", "--no-table-headers").split())
-    for plan in plans:
-        if plan["user"] in existing:
-            rabbitmqctl("change_password", plan["user"], stdin=plan["password"] + "\n")
-        else:
-            rabbitmqctl("add_user", plan["user"], stdin=plan["password"] + "\n")
-        rabbitmqctl("set_permissions", "-p", plan["vhost"], plan["user"], plan["configure"],
-                    plan["write"], plan["read"])
-        rabbitmqctl("clear_topic_permissions", "-p", plan["vhost"], plan["user"])
-        for exchange, write, read in plan["topics"]:
-            rabbitmqctl("set_topic_permissions", "-p", plan["vhost"], plan["user"], exchange,
-                        write, read)
+        planned = {(plan["user"], exchange) for plan in plans if plan["vhost"] == vhost
+                   for exchange, _, _ in plan["topics"]}
+        listed = rabbitmqctl("list_topic_permissions", "-p", vhost, "--no-table-headers")
+        stale = {user for user, exchange, *_ in (line.split("\t") for line in
+                                                listed.splitlines() if line.strip())
+                 if user in {plan["user"] for plan in plans} and (user, exchange) not in planned}
+        for user in sorted(stale):
+            rabbitmqctl("clear_topic_permissions", "-p", vhost, user)
+    rabbitmqctl("import_definitions", stdin=json.dumps(definitions(plans)))
     return [plan["user"] for plan in plans]
+
+
+def definitions(plans: list[dict]) -> dict:
+    """RabbitMQ definitions of the planned users (no tags: no management access), their
+    permissions and topic permissions. Passwords as RabbitMQ hashes them by default
+    (rabbit_password_hashing_sha256: base64 of a 4-byte salt and SHA-256 of salt + password)."""
+    return {
+        "users": [{"name": plan["user"], "password_hash": password_hash(plan["password"]),
+                   "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []}
+                  for plan in plans],
+        "permissions": [{"user": plan["user"], "vhost": plan["vhost"],
+                         "configure": plan["configure"], "write": plan["write"],
+                         "read": plan["read"]} for plan in plans],
+        "topic_permissions": [{"user": plan["user"], "vhost": plan["vhost"],
+                               "exchange": exchange, "write": write, "read": read}
+                              for plan in plans for exchange, write, read in plan["topics"]],
+        "policies": [event_queue_policy_definition(vhost)
+                     for vhost in sorted({plan["vhost"] for plan in plans})],
+    }
+
+
+def event_queue_policy_definition(vhost: str, policy: dict | None = None) -> dict:
+    """The event queues' policy (review of issues 7, 8 and 13, finding 3) as a definition."""
+    policy = policy or topology.event_queue_policy()
+    return {"vhost": vhost, "name": policy["name"], "pattern": policy["pattern"],
+            "apply-to": policy["apply-to"], "definition": policy["definition"],
+            "priority": policy["priority"]}
 
 
 def set_event_queue_policy(vhost: str, policy: dict | None = None) -> None:
     """The event queues' delivery limit and dead-letter exchange, with rabbitmqctl."""
-    import json
-
     policy = policy or topology.event_queue_policy()
     rabbitmqctl("set_policy", "-p", vhost, "--apply-to", policy["apply-to"], "--priority",
                 str(policy["priority"]), policy["name"], policy["pattern"],
                 json.dumps(policy["definition"]))
+
+
+def password_hash(password: str) -> str:
+    salt = secrets.token_bytes(4)
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
 
 
 def setup_users_over_http(api_url: str, plans: list[dict],
@@ -127,9 +161,8 @@ def setup_users_over_http(api_url: str, plans: list[dict],
         for exchange, write, read in plan["topics"]:
             call("PUT", f"topic-permissions/{vhost}/{user}",
                  {"exchange": exchange, "write": write, "read": read})
-    policy = topology.event_queue_policy()
-    for vhost in sorted({quote(plan["vhost"], safe="") for plan in plans}):
-        call("PUT", f"policies/{vhost}/{quote(policy['name'], safe='')}",
-             {"pattern": policy["pattern"], "definition": policy["definition"],
-              "priority": policy["priority"], "apply-to": policy["apply-to"]})
+    for vhost in sorted({plan["vhost"] for plan in plans}):
+        policy = event_queue_policy_definition(vhost)
+        call("PUT", f"policies/{quote(vhost, safe='')}/{quote(policy['name'], safe='')}",
+             {key: policy[key] for key in ("pattern", "definition", "priority", "apply-to")})
     return [plan["user"] for plan in plans]

@@ -27,6 +27,8 @@ DEMO_ACCOUNTS = {
     "housing": ("mediator", "housing_advice"),
     "wardencoord": ("warden_coordinator", "gardiens_de_la_paix"),
     "warden2": ("warden", "gardiens_de_la_paix"),   # a second warden, to swap shifts with
+    # technoprevention adviser: home-security visits (issue 11)
+    "techno": ("techno_adviser", "technoprevention"),
 }
 
 

@@ -17,7 +17,8 @@ from shared.spec import ServiceSpec
 
 # In the order they are migrated, seeded (a demo seeding may use what an earlier one handed on)
 # and started; the gateway serves the REST resources in this order.
-SERVICES = ("incidents", "tags", "referrals", "patrols", "indicators", "gateway")
+SERVICES = ("incidents", "tags", "referrals", "prevention", "patrols", "indicators",
+            "gateway")
 PACKAGE = "services"
 
 

@@ -97,7 +97,10 @@ OPS_PORT = Setting("LISA_<SERVICE>_OPS_PORT", None, "a back-end service's /healt
 REPLICAS = Setting("LISA_REPLICAS", None, "`make run`: processes per service, e.g. "
                    "incidents=2,tags=2 (default: one each)")
 LOG_LEVEL = Setting("LISA_LOG_LEVEL", "INFO", "logging level of every process")
-MAX_WORKERS = Setting("LISA_MAX_WORKERS", "10", "nameko workers per service")
+# 30: a third of them (10) for event handlers, as many as the reference pipeline's consumer has.
+# With 3, the tags service made at most 3 removal jobs at a time, each waiting on round trips:
+# that, not CPU, bounded the pipeline's throughput (docs/adr/0034-report-pipeline-speed.md).
+MAX_WORKERS = Setting("LISA_MAX_WORKERS", "30", "nameko workers per service")
 PREFETCH_COUNT = Setting("LISA_PREFETCH_COUNT", "20", "messages a consumer holds unacknowledged")
 EVENT_WORKERS = Setting("LISA_EVENT_WORKERS", None, "workers event handlers may take at once "
                         "(default: a third of LISA_MAX_WORKERS)")

@@ -27,8 +27,8 @@ from werkzeug.wrappers import Response
 
 from shared import metrics
 from shared.errors import BadRequest, LisaError, NotFound, ValidationFailed, has_nul
-from shared.rpc import ServiceUnavailable, deadline
-from shared.web import error_response, http, json_response, read_body
+from shared.rpc import ServiceUnavailable, deadline, is_transient_remote
+from shared.web import error_response, http, json_response, language_of, read_body
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,9 @@ def answer_for(exc: Exception, method: str, path: str) -> LisaError:
     """Every exception an endpoint can meet, as the typed error the client is answered with."""
     if isinstance(exc, LisaError):
         return exc
+    if is_transient_remote(exc):  # the service met its database or broker away
+        log.warning("%s %s: %s", method, path, exc)
+        return ServiceUnavailable("The platform is briefly unavailable; try again.")
     if isinstance(exc, RemoteError):  # an unexpected failure in a service: a bug, logged there
         log.error("remote error on %s %s: %s", method, path, exc)
         return InternalError("Internal error.")
@@ -176,7 +179,7 @@ def api(method: str, path: str, *, summary: str, tag: str, request=None, respons
                 if error.status < 500:
                     log.info("%s %s -> %d %s: %s", method, request.path, error.status,
                              error.code, error.message)
-                result = error_response(error)
+                result = error_response(error, language_of(request))
             count_answer(self.name, method, route_label, result.status_code, started)
             return result
 

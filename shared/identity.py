@@ -42,6 +42,7 @@ ROLES = (
     # client holding an API key the admin issued, and anyone reading the public requests.
     "open311_client", "open311_public",
     "warden_coordinator",   # plans the Gardiens de la Paix rosters (issue 9)
+    "techno_adviser",   # technoprevention adviser (home-security visits), issue 11
 )
 OPEN311_CLIENT, OPEN311_PUBLIC = "open311_client", "open311_public"
 

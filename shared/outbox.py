@@ -124,7 +124,6 @@ class OutboxRelay:
     def relay_once(self) -> int:
         """Publish one batch; returns how many rows were published."""
         outbox = self.database.outbox
-        published = 0
         with self.database.session() as session:
             if self.database.engine.dialect.name == "postgresql" and not session.execute(
                     text("SELECT pg_try_advisory_xact_lock(:key)"),
@@ -144,6 +143,8 @@ class OutboxRelay:
             user = config.amqp_user(self.amqp_uri)
             properties = {"user_id": user} if user else {}
             row = rows[0]  # the row a failure is recorded on, if the connection itself fails
+            sent: list[int] = []  # marked sent in one statement, once the batch is over
+            published = 0
             returned: list[str] = []
 
             def on_return(exception, exchange, routing_key, message):
@@ -173,11 +174,13 @@ class OutboxRelay:
                         log.warning("outbox relay of %s: event %s %s", self.database.service,
                                     row.event_type, unroutable)
                         metrics.OUTBOX_UNROUTABLE.labels(row.source, row.event_type).inc()
-                    session.execute(
-                        update(outbox).where(outbox.c.id == row.id)
-                        .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1,
-                                last_error=unroutable)
-                    )
+                        session.execute(
+                            update(outbox).where(outbox.c.id == row.id)
+                            .values(published_at=datetime.now(UTC),
+                                    attempts=outbox.c.attempts + 1, last_error=unroutable)
+                        )
+                    else:
+                        sent.append(row.id)
                     published += 1
                     metrics.EVENTS_PUBLISHED.labels(row.source, row.event_type).inc()
             except Exception as exc:  # broker down: keep what was confirmed, retry the rest
@@ -188,6 +191,12 @@ class OutboxRelay:
                     update(outbox).where(outbox.c.id == row.id)
                     .values(attempts=outbox.c.attempts + 1,
                             last_error=f"{type(exc).__name__}: {exc}"[:2000])
+                )
+            if sent:
+                session.execute(
+                    update(outbox).where(outbox.c.id.in_(sent))
+                    .values(published_at=datetime.now(UTC), attempts=outbox.c.attempts + 1,
+                            last_error=None)
                 )
             session.commit()
         return published

@@ -11,7 +11,8 @@ from typing import Any
 import eventlet
 import nameko.rpc
 from kombu import Exchange, Queue
-from nameko.exceptions import deserialize_to_instance
+from nameko.amqp.publish import Publisher
+from nameko.exceptions import RemoteError, deserialize_to_instance
 from nameko.rpc import ReplyListener, ServiceRpc
 from nameko.rpc import rpc as nameko_rpc
 
@@ -27,6 +28,20 @@ for _error in CROSSES_RPC:   # the caller gets the class the service raised, not
 class ServiceUnavailable(LisaError):
     status = 503
     code = "unavailable"
+
+
+# A service that meets the broker or its database away answers an RPC with nameko's RemoteError
+# naming the class: transient for its caller too (a consumer retries, the gateway answers 503),
+# unlike a remote bug. Found by `make test-chaos` during a PostgreSQL restart (ADR 33).
+TRANSIENT_REMOTE_ERRORS = frozenset({
+    "OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError",
+    "ServiceUnavailable", "UnknownService", "ConnectionError", "ConnectionRefusedError",
+    "ConnectionResetError", "BrokenPipeError",
+})
+
+
+def is_transient_remote(exc: BaseException) -> bool:
+    return isinstance(exc, RemoteError) and exc.exc_type in TRANSIENT_REMOTE_ERRORS
 
 
 def rpc(fn):
@@ -75,8 +90,30 @@ class ServiceReplyListener(ReplyListener):
         self.consumer.queues = [queue]
 
 
+class ReplyQueueDeclaredOnce(Publisher):
+    """nameko declares the caller's reply queue before every request it publishes, and kombu
+    cannot remember the declaration of an auto-delete queue: every RPC call paid two synchronous
+    broker round trips (queue and exchange declare) before its request, a tenth of the gateway's
+    CPU per report (docs/adr/0034-report-pipeline-speed.md). The reply listener's consumer
+    declares the queue itself whenever it (re)connects; the requests declare it only until one
+    publish has gone through, and again after a publish failed (the broker may have restarted)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.declare_on_failure: list = list(kwargs.get("declare") or [])
+
+    def publish(self, payload, **kwargs):
+        try:
+            super().publish(payload, **kwargs)
+        except Exception:
+            self.declare = list(self.declare_on_failure)
+            raise
+        self.declare = []
+
+
 class ServiceClient(ServiceRpc):
     reply_listener = ServiceReplyListener()
+    publisher_cls = ReplyQueueDeclaredOnce
 
     def setup(self):
         self.publisher_options["expiration"] = config.rpc_timeout_seconds()

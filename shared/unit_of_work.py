@@ -47,11 +47,14 @@ class UnitOfWork:
             self._session = None
             self.database.lock.release()
 
-    def emit(self, event_type: str, payload: dict, *, antenna_id: str) -> dict:
-        """Record an event to publish once this unit of work commits."""
+    def emit(self, event_type: str, payload: dict, *, antenna_id: str,
+             occurred_at: datetime | None = None) -> dict:
+        """Record an event to publish once this unit of work commits. `occurred_at`: when the
+        fact happened, if not now (an outing logged the evening after; indicators count it in
+        its own period)."""
         envelope = events.build(
             self.database.service, event_type, payload,
-            antenna_id=antenna_id, correlation_id=self.correlation_id,
+            antenna_id=antenna_id, correlation_id=self.correlation_id, occurred_at=occurred_at,
         )
         self.session.execute(insert(self.database.outbox).values(**outbox.outbox_row(envelope)))
         self._emitted += 1

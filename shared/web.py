@@ -23,7 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Request, Response
 
-from shared import config
+from shared import config, i18n
 from shared.errors import LisaError, MethodNotAllowed, NotFound, PayloadTooLarge
 
 MAX_BODY_BYTES = 64 * 1024
@@ -34,8 +34,17 @@ def json_response(status: int, body, headers: dict | None = None) -> Response:
                     mimetype="application/json")
 
 
-def error_response(exc: LisaError) -> Response:
-    return json_response(exc.status, {"error": exc.to_dict()}, exc.headers)
+def error_response(exc: LisaError, language: str | None = None) -> Response:
+    """The JSON error; its messages in `language` when the client asked for one
+    (Accept-Language), else as the code wrote them (English)."""
+    body = exc.to_dict() if language is None else i18n.translate_error(exc.to_dict(), language)
+    return json_response(exc.status, {"error": body}, exc.headers)
+
+
+def language_of(request) -> str | None:
+    """The language a client asked for its error messages in, if it asked (shared.i18n)."""
+    accept = request.headers.get("Accept-Language")
+    return i18n.negotiate(accept) if accept else None
 
 
 def too_large() -> PayloadTooLarge:
@@ -60,18 +69,29 @@ class JsonWsgiApp(WsgiApp):
         request = Request(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
         try:
-            if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            try:
+                provider, values = adapter.match()
+            except (RouteLacksMethod, NoRoute):
+                provider = None
+                if request.content_length is not None \
+                        and request.content_length > MAX_BODY_BYTES:
+                    raise too_large() from None
+                raise
+            # An entrypoint may take more (a photo upload); every other one MAX_BODY_BYTES.
+            limit = getattr(provider, "max_body_bytes", MAX_BODY_BYTES)
+            if request.content_length is not None and request.content_length > limit:
                 raise too_large()
-            provider, values = adapter.match()
             request.path_values = values  # type: ignore[attr-defined]  # for nameko's handlers
             response = provider.handle_request(request)
         except LisaError as exc:
-            response = error_response(exc)
+            response = error_response(exc, language_of(request))
         except RouteLacksMethod as exc:
             response = error_response(MethodNotAllowed(
-                f"{request.method} is not a method of {request.path}.", exc.valid_methods or ()))
+                f"{request.method} is not a method of {request.path}.", exc.valid_methods or ()),
+                language_of(request))
         except NoRoute:
-            response = error_response(NotFound(f"No endpoint {request.method} {request.path}."))
+            response = error_response(NotFound(f"No endpoint {request.method} {request.path}."),
+                                      language_of(request))
         except HTTPException as exc:  # e.g. a redirect to the path with its trailing slash
             response = exc
         return response(environ, start_response)
@@ -102,6 +122,11 @@ class JsonWebServer(WebServer):
 
 class HttpEntrypoint(HttpRequestHandler):
     server = JsonWebServer()
+
+    def __init__(self, method, url, expected_exceptions=(), max_body_bytes=MAX_BODY_BYTES,
+                 **kwargs):
+        super().__init__(method, url, expected_exceptions=expected_exceptions, **kwargs)
+        self.max_body_bytes = max_body_bytes
 
     def response_from_exception(self, exc):
         """What escaped an entrypoint: nameko would answer text/plain; a bug, logged by nameko

@@ -1,5 +1,6 @@
 """The HTTP gateway, the platform's edge: token authentication and the login throttle, the error
-table (shared.http), OpenAPI, metrics, ops endpoints and the home page.
+table (shared.http), OpenAPI, metrics, ops endpoints and
+the web pages (services/gateway/web/).
 
 The REST resources are the services' own (services/<name>/routes.py): `serving(resources)`
 composes the gateway of them, as the registry lists them (lisa/platform.py). Each forwards to its
@@ -10,7 +11,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from nameko.timer import timer
-from werkzeug.wrappers import Response
 
 from services.gateway import auth, open311_keys
 from services.gateway.models import metadata
@@ -24,6 +24,7 @@ from services.gateway.schemas import (
     TokenRequestSchema,
     TokenSchema,
 )
+from services.gateway.web import PAGES
 from shared.db import Database
 from shared.dependencies import CallerIdentity, Clock, EntrypointMetrics
 from shared.errors import validated
@@ -31,27 +32,11 @@ from shared.handlers import QueueGauges
 from shared.http import api, read_json, routes_of
 from shared.ops import OpsEndpoints
 from shared.rpc import ServiceClient
-from shared.web import http
 
 log = logging.getLogger(__name__)
 
-HOME_PAGE = """<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>Antenne LISA</title></head>
-<body style="font-family: sans-serif; max-width: 40em; margin: 2em auto">
-<h1>Antenne LISA</h1>
-<p>Plateforme de l'antenne de sécurité intégrée locale. Les pages par utilisateur arrivent ;
-l'API REST est disponible dès maintenant.</p>
-<ul>
-<li><a href="/api/v1/openapi.json">API REST (OpenAPI 3)</a> &mdash;
-obtenir un jeton&nbsp;: <code>POST /api/v1/auth/token</code></li>
-<li><a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a>,
-<a href="/metrics">/metrics</a></li>
-</ul>
-</body></html>
-"""
 
-
-class GatewayService(OpsEndpoints):
+class GatewayService(*PAGES, OpsEndpoints):
     name = "gateway"
 
     db = Database(metadata)
@@ -129,10 +114,6 @@ class GatewayService(OpsEndpoints):
          public=True)
     def openapi(self, request, identity):
         return build_spec(routes_of(type(self)))
-
-    @http("GET", "/")
-    def home(self, request):
-        return Response(HOME_PAGE, mimetype="text/html")
 
     # -- housekeeping ---------------------------------------------------------------------------
     @timer(interval=3600)

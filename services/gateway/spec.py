@@ -3,7 +3,7 @@ LISA_HTTP_PORT, with its own /healthz /readyz /metrics, every registered service
 resources."""
 from pathlib import Path
 
-from services.gateway import auth, demo
+from services.gateway import auth, demo, web
 from services.gateway.models import metadata
 from services.gateway.service import GatewayService, serving
 from shared.spec import ServiceSpec
@@ -14,6 +14,6 @@ SPEC = ServiceSpec(
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     seed_demo=demo.seed_demo,
-    settings=auth.SETTINGS,
+    settings=(*auth.SETTINGS, *web.SETTINGS),
     serves_routes=serving,
 )

@@ -124,6 +124,19 @@ class ReporterViewSchema(Schema):
     share_with_police = fields.Boolean(required=True)
 
 
+class IncidentFactsSchema(Schema):
+    """views.incident_facts: what a following service checks an incident's events against."""
+    id = fields.Integer(required=True)
+    ticket = fields.String(required=True)
+    antenna_id = fields.String(required=True)
+    category = fields.String(required=True)
+    parent_category = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True)
+    intake_organisation = fields.String(allow_none=True)
+    location = fields.Nested(LocationSchema, required=True)
+    version = fields.Integer(required=True)
+
+
 class IncidentSchema(Schema):
     id = fields.Integer(required=True)
     ticket = fields.String(required=True)

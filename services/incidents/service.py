@@ -24,6 +24,7 @@ CATEGORIES = schemas.CategorySchema(many=True)
 REPORT = schemas.ReportIncidentSchema()
 REPORT_RESULT = schemas.ReportResultSchema()
 INCIDENT = schemas.IncidentSchema()
+INCIDENT_FACTS = schemas.IncidentFactsSchema()
 QUERY = schemas.IncidentQuerySchema()
 PAGE = schemas.IncidentPageSchema()
 TRIAGE = schemas.TriageSchema()
@@ -143,6 +144,13 @@ class IncidentsService:
                                                              self.clock())
             uow.commit()  # the contact access log, if the caller read the contact
         return INCIDENT.dump(view)
+
+    @rpc
+    def incident_facts(self, incident_id):
+        """For a service checking an event of an incident (the tags service)."""
+        identity = self.caller.current
+        with self.db.session() as session:
+            return INCIDENT_FACTS.dump(views.incident_facts(session, identity, incident_id))
 
     @rpc
     def list(self, query):

@@ -2,7 +2,6 @@
 (before the body is read), validate, use case or view, serialise. The `incident_reported`
 handler counts incidents per neighbourhood for the hotspot weights, believing only what the
 incidents service confirms."""
-from prometheus_client import Gauge
 
 from services.patrols import schemas, use_cases, views
 from services.patrols.models import metadata
@@ -18,9 +17,6 @@ from shared.rpc import ServiceClient, deadline, rpc
 SCHOOL_CALENDAR = Setting("LISA_PATROLS_SCHOOL_CALENDAR", "fwb",
                           "school holidays the school-gate demand skips: fwb (Fédération "
                           "Wallonie-Bruxelles) or vl (Vlaamse Gemeenschap)")
-
-UNCOVERED = Gauge("lisa_patrols_uncovered_slots", "Slots of the latest published roster with "
-                  "fewer wardens than required.")
 
 POST, POSTS, NEW_POST = schemas.PostSchema(), schemas.PostSchema(many=True), \
     schemas.NewPostSchema()
@@ -55,7 +51,7 @@ def school_authority() -> str:
 class PatrolsService:
     name = "patrols"
 
-    db = Database(metadata, relay=True)
+    db = Database(metadata, relay=True, gauges=views.gauges)  # read at each scrape
     caller = CallerIdentity()
     clock = Clock()
     metrics = EntrypointMetrics()
@@ -164,7 +160,6 @@ class PatrolsService:
         use_cases.authorise_plan(identity)
         with self.db.unit_of_work() as uow:
             view = use_cases.publish(uow, identity, roster_id, self.clock(), school_authority())
-        UNCOVERED.set(len(view["gaps"]))
         return ROSTER.dump(view)
 
     @rpc

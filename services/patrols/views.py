@@ -32,6 +32,7 @@ from shared.clock import as_utc
 from shared.errors import Forbidden, NotFound
 from shared.fields import record_id
 from shared.identity import Identity
+from shared.metrics import Family, Reading
 from shared.paging import fetch_page
 
 View = dict[str, Any]
@@ -384,3 +385,20 @@ def calendar_feed(session: Session, token_hash: str, now: datetime) -> str:
             event.add("location", post.address)
         cal.add_component(event)
     return cal.to_ical().decode()
+
+
+# -- what Prometheus reads at each scrape ----------------------------------------------------
+
+UNCOVERED = Family("lisa_patrols_uncovered_slots", "Slots of the latest published roster with "
+                   "fewer wardens than required.", ("antenna",))
+
+
+def gauges(session: Session, now: datetime) -> list[Reading]:
+    """Per antenna, the gaps of its most recently published roster (read from the database,
+    so every replica and a restarted process report the same)."""
+    latest: dict[str, Roster] = {}
+    for roster in session.scalars(select(Roster).where(Roster.status == "published")
+                                  .order_by(Roster.published_at)):
+        latest[roster.antenna_id] = roster
+    return [UNCOVERED.rows((antenna, len(json.loads(roster.gaps or "[]")))
+                           for antenna, roster in latest.items())]

@@ -48,6 +48,7 @@ def seed_demo(referrals_db: Database, context: DemoContext) -> str | None:
         if session.scalar(select(func.count()).select_from(Referral)):
             return None
     accounts, antenna_id, today = context.accounts, context.antenna_id, context.now
+    made = []   # each referral as it ended up, handed on (the prevention demo cites them)
     for n, (sender, service, subject, reason, urgency, message, basis, steps, days) in \
             enumerate(DEMO_REFERRALS, start=1):
         role, organisation = accounts[sender]
@@ -64,8 +65,9 @@ def seed_demo(referrals_db: Database, context: DemoContext) -> str | None:
                                    "reference": "Menaces répétées; concertation de cas "
                                                 "(art. 458ter) prévue."}
         with referrals_db.unit_of_work(f"demo-referral-{n}") as uow:
-            referral_id = use_cases.send(uow, Identity(sender, role, organisation,
-                                                       (antenna_id,)), body, at)["id"]
+            view = use_cases.send(uow, Identity(sender, role, organisation, (antenna_id,)),
+                                  body, at)
+            referral_id = view["id"]
         receiver_org = organisation_of(service)
         receiver = RECEIVERS.get(service)
         acting = Identity(receiver or f"{receiver_org}-staff",
@@ -75,14 +77,17 @@ def seed_demo(referrals_db: Database, context: DemoContext) -> str | None:
             at += timedelta(days=1, hours=2)
             with referrals_db.unit_of_work() as uow:
                 if step == "accept":
-                    use_cases.accept(uow, acting, referral_id, {}, at)
+                    view = use_cases.accept(uow, acting, referral_id, {}, at)
                 elif step == "contact-made":
-                    use_cases.contact_made(uow, acting, referral_id, {}, at)
+                    view = use_cases.contact_made(uow, acting, referral_id, {}, at)
                 elif step == "decline":
-                    use_cases.decline(uow, acting, referral_id,
-                                      {"reason": "Situation suivie par un autre service."}, at)
+                    view = use_cases.decline(uow, acting, referral_id, {
+                        "reason": "Situation suivie par un autre service."}, at)
                 else:
-                    use_cases.close(uow, acting, referral_id, {"outcome": step}, at)
+                    view = use_cases.close(uow, acting, referral_id, {"outcome": step}, at)
+        made.append({key: view[key] for key in ("id", "sender_org", "subject", "reason",
+                                                "status", "successful")})
+    context.handed_on["referrals"] = made
     return f"{len(DEMO_REFERRALS)} referrals"
 
 

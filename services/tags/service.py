@@ -72,7 +72,7 @@ class TagsService:
         self.caller.act_as_service()   # its own identity, for the antennas it serves
         try:
             with deadline():
-                incident = self.incidents.get(event.payload["incident_id"])
+                incident = self.incidents.incident_facts(event.payload["incident_id"])
         except NotFound:
             raise Rejected(f"incident {event.payload['incident_id']} does not exist in antenna "
                            f"{event.antenna_id!r}") from None

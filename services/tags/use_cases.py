@@ -213,7 +213,7 @@ def _newest_knowledge(session: Session, incident: Mapping[str, Any],
                       now: datetime) -> KnownIncident:
     """Lock the incident's row of knowledge and keep the newer of it and `incident` (read from
     the incidents service before this unit of work opened)."""
-    version = len(incident.get("history") or ())
+    version = incident["version"]  # the moves the incident has made (incident_facts)
     values = {"incident_id": incident["id"], "antenna_id": incident["antenna_id"],
               "version": -1, "status": incident["status"],
               "parent_category": incident["parent_category"], "updated_at": now}

@@ -133,3 +133,50 @@ def test_referral_lifecycle_on_rabbitmq_and_postgresql(distributed_platform):
                      "auditor").json()["items"]
     assert {(e["user"], e["granted"]) for e in audit} >= {("streetworker", True),
                                                          ("addiction", True), ("police", False)}
+
+
+NEIGHBOUR_CONFLICT = {
+    "category": "neighbour_conflict", "description": "Disputes au sujet d'une haie mitoyenne.",
+    "channel": "desk",
+    "location": {"address": "Rue Keyenveld 40, 1050 Ixelles", "lat": 50.8349, "lon": 4.3627,
+                 "neighbourhood": "Matonge"},
+}
+
+
+def test_prevention_on_rabbitmq_and_postgresql(distributed_platform):
+    """A neighbour conflict reported at the desk opens a mediation case in the prevention
+    process (which reads the incident from the incidents process); an outing's tally goes on
+    the bus as counts only."""
+    api, amqp_uri = distributed_platform.api, distributed_platform.amqp_uri
+    with Connection(amqp_uri) as connection:
+        spy = Queue("it-prevention-spy", Exchange("prevention.events", type="topic",
+                                                  durable=True),
+                    routing_key="#", durable=False)(connection.default_channel)
+        spy.declare()
+        incident = api.call("POST", "/api/v1/incidents", "desk", json=NEIGHBOUR_CONFLICT)
+        assert incident.status_code == 201, incident.text
+        incident_id = incident.json()["incident"]["id"]
+
+        def opened():
+            cases = api.call("GET", "/api/v1/mediation/cases", "mediator").json()["items"]
+            return [case for case in cases if case["incident_id"] == incident_id]
+
+        case = eventually(opened)[0]
+        assert case["organisation"] == "social_mediation" and len(case["party_keys"]) == 2
+        assert api.call("GET", f"/api/v1/mediation/cases/{case['id']}", "police"
+                        ).status_code == 404
+        closed = api.call("POST", f"/api/v1/mediation/cases/{case['id']}/close", "mediator",
+                          json={"outcome": "agreement"})
+        assert closed.status_code == 200, closed.text
+        outing = api.call("POST", "/api/v1/street-work/outings", "streetworker",
+                          json={"neighbourhood": "Matonge", "contacts": 7, "new_people": 2})
+        assert outing.status_code == 201, outing.text
+        bodies = [eventually(lambda: spy.get(no_ack=True)).payload for _ in range(2)]
+    assert sorted(b["event_type"] for b in bodies) == ["contacts_logged", "mediation_closed"]
+    closed_event = next(b for b in bodies if b["event_type"] == "mediation_closed")
+    assert closed_event["payload"]["from_incident"] is True
+    assert closed_event["payload"]["agreement"] is True
+    on_the_bus = json.dumps(bodies)
+    for key in case["party_keys"]:
+        assert key not in on_the_bus
+    assert "Keyenveld" not in on_the_bus and "streetworker" not in on_the_bus

@@ -1,7 +1,7 @@
-"""Authorisation comes before validation, on every RPC of incidents, tags and referrals: a caller
-who may not do something at all is told 403, one who may not see the resource 404, whatever the
-body says; a 422 (which teaches what a valid request looks like) only for those who may.
-One platform for the module."""
+"""Authorisation comes before validation, on every RPC of incidents, tags, referrals and
+prevention: a caller who may not do something at all is told 403, one who may not see the
+resource 404, whatever the body says; a 422 (which teaches what a valid request looks like) only
+for those who may. One platform for the module."""
 import pytest
 
 from tests.service.test_gateway_embedded import GRAFFITI
@@ -80,6 +80,27 @@ MATRIX = [
     ("POST", "/api/v1/referrals/{missing}/accept", "addiction", 404),
     ("PATCH", "/api/v1/partners/addiction_outreach", "desk", 403),
     ("PATCH", "/api/v1/partners/no_such_service", "admin", 404),
+    # prevention: street work, mediation, technoprevention (issue 11)
+    ("POST", "/api/v1/street-work/outings", "police", 403),
+    ("PUT", "/api/v1/street-work/assignment", "coordinator", 403),
+    ("POST", "/api/v1/street-work/outings", "coordinator", 403),
+    ("GET", "/api/v1/street-work/outings?limit=abc", "desk", 403),
+    ("POST", "/api/v1/street-work/accompaniments", "mediator", 403),
+    ("GET", "/api/v1/street-work/accompaniments?limit=abc", "coordinator", 403),
+    ("POST", "/api/v1/street-work/accompaniments/{missing}/steps", "warden", 403),
+    ("POST", "/api/v1/street-work/accompaniments/{missing}/steps", "streetworker", 404),
+    ("POST", "/api/v1/street-work/accompaniments/{missing}/close", "streetworker", 404),
+    ("POST", "/api/v1/street-work/concertations", "tags", 403),
+    ("POST", "/api/v1/street-work/policy-notes", "police", 403),
+    ("GET", "/api/v1/street-work/figures?year=abc", "warden", 403),
+    ("GET", "/api/v1/street-work/access-log?limit=abc", "coordinator", 403),
+    ("POST", "/api/v1/mediation/cases", "streetworker", 403),
+    ("GET", "/api/v1/mediation/cases?limit=abc", "coordinator", 403),
+    ("POST", "/api/v1/mediation/cases/{missing}/sessions", "mediator", 404),
+    ("POST", "/api/v1/mediation/cases/{missing}/close", "police", 403),
+    ("POST", "/api/v1/technoprevention/visits", "warden", 403),
+    ("GET", "/api/v1/technoprevention/visits?limit=abc", "desk", 403),
+    ("POST", "/api/v1/technoprevention/visits/{missing}/report", "desk", 403),
 ]
 
 
@@ -109,6 +130,10 @@ def test_refused_before_the_body_is_read(shared_platform, world, method, templat
     ("POST", "/api/v1/referrals", "streetworker"),
     ("POST", "/api/v1/referrals/{referral}/decline", "addiction"),
     ("PATCH", "/api/v1/partners/addiction_outreach", "admin"),
+    ("POST", "/api/v1/street-work/outings", "streetworker"),
+    ("POST", "/api/v1/street-work/concertations", "coordinator"),
+    ("POST", "/api/v1/mediation/cases", "mediator"),
+    ("POST", "/api/v1/technoprevention/visits", "desk"),
 ])
 def test_who_may_is_told_what_is_wrong(shared_platform, world, method, template, user):
     response = shared_platform.call(method, template.format(**world), user, json=MALFORMED)

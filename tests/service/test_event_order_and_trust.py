@@ -56,13 +56,13 @@ def incident_event(event_type, incident_id, **facts):
 
 def incident_now(incident_id, status, category="graffiti_public", parent="graffiti",
                  history=2):
-    """The incident as the incidents service would answer `get` now."""
+    """The incident as the incidents service would answer `incident_facts` now."""
     return {"id": incident_id, "ticket": f"LISA-2026-{incident_id:06d}",
             "antenna_id": ANTENNA, "category": category, "parent_category": parent,
             "status": status, "intake_organisation": "antenna_desk",
             "location": {"address": f"Rue Malibran {incident_id}, 1050 Ixelles",
                          "lat": 50.83, "lon": 4.3735, "neighbourhood": "Flagey"},
-            "history": [{}] * history}
+            "version": history}
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_tags_ends_the_same_whatever_the_order_of_an_incidents_events(tags, firs
     container, incidents, database = tags
     finals = []
     for incident_id, order in ((101, (first, second)), (102, (second, first))):
-        incidents.get.side_effect = lambda key, i=incident_id: incident_now(i, *now)
+        incidents.incident_facts.side_effect = lambda key, i=incident_id: incident_now(i, *now)
         for event_type, facts in order:
             deliver(container, incident_event(event_type, incident_id, **facts))
         finals.append([status for status in jobs_of(database, incident_id)
@@ -115,7 +115,7 @@ def test_tags_ends_the_same_whatever_the_order_of_an_incidents_events(tags, firs
 def test_tags_acts_on_the_newest_reading_of_an_incident_not_the_last_one_to_arrive(tags):
     """A slow reply may bring an older state than one already seen: it must not win."""
     container, incidents, database = tags
-    incidents.get.side_effect = [incident_now(7, "cancelled", history=3),
+    incidents.incident_facts.side_effect = [incident_now(7, "cancelled", history=3),
                                  incident_now(7, "new", history=1)]
     deliver(container, incident_event("incident_closed", 7, final_status="cancelled"))
     deliver(container, incident_event("incident_reported", 7))
@@ -124,9 +124,10 @@ def test_tags_acts_on_the_newest_reading_of_an_incident_not_the_last_one_to_arri
 
 def test_tags_rejects_an_incident_event_the_incidents_service_does_not_confirm(tags):
     container, incidents, database = tags
-    incidents.get.side_effect = NotFound("No such incident.")
+    incidents.incident_facts.side_effect = NotFound("No such incident.")
     deliver(container, incident_event("incident_reported", 404))
-    incidents.get.side_effect = lambda key: {**incident_now(405, "new"), "ticket": "LISA-X"}
+    incidents.incident_facts.side_effect = lambda key: {**incident_now(405, "new"),
+                                                        "ticket": "LISA-X"}
     deliver(container, incident_event("incident_reported", 405))
     reasons = sorted(letter["reason"] for letter in list_dead_letters(MEMORY))
     assert reasons == [
@@ -141,7 +142,7 @@ def test_tags_asks_nothing_about_an_incident_it_never_followed(tags):
     container, incidents, database = tags
     deliver(container, incident_event("incident_reported", 9, category="noise",
                                       parent="nuisance"))
-    assert incidents.get.call_count == 0
+    assert incidents.incident_facts.call_count == 0
 
 
 # -- incidents follows removal jobs -------------------------------------------------------------

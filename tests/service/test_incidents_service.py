@@ -12,7 +12,7 @@ from services.incidents import use_cases, views
 from services.incidents.models import ContactAccessLog, metadata
 from services.incidents.service import IncidentsService
 from shared.db import Database
-from shared.errors import InvalidTransition, Unauthenticated
+from shared.errors import InvalidTransition, NotFound, Unauthenticated
 from shared.identity import CONTEXT_KEY, Identity
 from tests.conftest import ANTENNA, migrated_database
 
@@ -181,3 +181,24 @@ def test_contacts_are_erased_after_the_retention_period(incidents_db):
     with incidents_db.unit_of_work() as uow:
         assert get(uow, COORDINATOR, closed)["reporter"] is None
         assert get(uow, COORDINATOR, kept)["reporter"]["name"] == "M. Peeters"
+
+
+def test_incident_facts_are_the_get_views_facts_with_its_version_and_no_contact(incidents_db):
+    """What the tags service checks an incident's events against (one statement, ADR 0034)."""
+    incident = report(incidents_db)
+    with incidents_db.unit_of_work() as uow:
+        use_cases.triage(uow, COORDINATOR, incident["id"], {"category": "graffiti_offensive"},
+                         NOW)
+    with incidents_db.unit_of_work() as uow:
+        full = get(uow, COORDINATOR, incident["id"])
+    with incidents_db.session() as session:
+        facts = views.incident_facts(session, COORDINATOR, incident["id"])
+        with pytest.raises(NotFound):   # another antenna's incident: as if it did not exist
+            views.incident_facts(session, Identity("x", "coordinator", "prevention_service",
+                                                   ("elsewhere",)), incident["id"])
+        with pytest.raises(NotFound):
+            views.incident_facts(session, COORDINATOR, incident["id"] + 1000)
+    assert facts == {key: full[key] for key in ("id", "ticket", "antenna_id", "parent_category",
+                                                "status", "intake_organisation", "location")} | \
+        {"category": "graffiti_offensive", "version": len(full["history"])}
+    assert facts["version"] == 2 and "reporter" not in facts

@@ -65,7 +65,8 @@ def test_a_failed_publication_records_attempts_and_the_error(database, event_que
     with database.session() as session:
         rows = session.execute(select(database.outbox.c.attempts,
                                       database.outbox.c.last_error,
-                                      database.outbox.c.published_at)).all()
+                                      database.outbox.c.published_at)
+                               .order_by(database.outbox.c.id)).all()
     assert [(row.attempts, row.last_error) for row in rows] == [(3, None), (1, None)]
     assert all(row.published_at for row in rows)
     assert len(event_queue()) == 2

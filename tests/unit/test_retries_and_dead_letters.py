@@ -2,6 +2,7 @@
 the operator's replay: on the embedded broker, with SQLite and PostgreSQL behind the consumer."""
 import pytest
 from kombu import Connection, Exchange
+from nameko.exceptions import RemoteError
 from nameko.testing.services import entrypoint_waiter
 from sqlalchemy import func, insert, select
 
@@ -32,12 +33,15 @@ class Flaky:
     away = 0
     attempts = 0
     behaviour = "ok"
+    away_error = None   # what the dependency raises while away (default: ServiceUnavailable)
 
     @idempotent_handler("incidents", "incident_reported")
     def on_reported(self, event):
         Flaky.attempts += 1
         if Flaky.away:
             Flaky.away -= 1
+            if Flaky.away_error is not None:
+                raise Flaky.away_error
             raise ServiceUnavailable("the incidents service did not answer in time")
         if Flaky.behaviour == "reject":
             raise Rejected("incident 1 does not exist")
@@ -74,7 +78,7 @@ def flaky(database_url_factory, memory_broker, container_factory, monkeypatch):
     monkeypatch.setenv("LISA_EVENT_RETRY_FIRST_SECONDS", "0.02")
     monkeypatch.setenv("LISA_EVENT_RETRY_MAX_SECONDS", "0.1")
     monkeypatch.setenv("LISA_EVENT_RETRY_WINDOW_SECONDS", "1")   # 0.02 .. 0.08, 0.1: 12 retries
-    Flaky.away, Flaky.attempts, Flaky.behaviour = 0, 0, "ok"
+    Flaky.away, Flaky.attempts, Flaky.behaviour, Flaky.away_error = 0, 0, "ok", None
     container, db = start(container_factory, database_url_factory, monkeypatch, Flaky)
     yield container, db
     db.engine.dispose()
@@ -114,6 +118,28 @@ def test_an_event_is_dead_lettered_once_its_retries_are_spent(flaky):
     assert letter["reason"].startswith("gave up after 12 retries")
     assert "did not answer in time" in letter["reason"]
     assert letter["attempts"] == 12 and Flaky.attempts == 13
+    assert effect_count(db) == 0
+
+
+@pytest.mark.parametrize("remote", ["OperationalError", "ServiceUnavailable"])
+def test_a_called_service_meeting_a_transient_failure_is_retried_not_dead_lettered(flaky,
+                                                                                    remote):
+    """The tags consumer asking incidents while incidents' database restarts gets a RemoteError
+    naming OperationalError: retried like its own database error (found by make test-chaos)."""
+    container, db = flaky
+    Flaky.away, Flaky.away_error = 2, RemoteError(remote, "server closed the connection")
+    publish(envelope(), serializer="json")
+    eventually(lambda: effect_count(db) == 1)
+    assert Flaky.attempts == 3
+    assert list_dead_letters(MEMORY) == []
+
+
+def test_a_called_service_breaking_is_dead_lettered_at_once(flaky):
+    container, db = flaky
+    Flaky.away, Flaky.away_error = 5, RemoteError("KeyError", "'ticket'")
+    publish(envelope(), serializer="json")
+    [letter] = eventually(lambda: list_dead_letters(MEMORY))
+    assert "KeyError" in letter["reason"] and Flaky.attempts == 1
     assert effect_count(db) == 0
 
 
