@@ -20,6 +20,7 @@ from shared.handlers import (
     replay_dead_letters,
 )
 from tests.conftest import eventually
+from tests.integration.conftest import cli
 from tests.unit.test_outbox_and_handlers import envelope
 
 pytestmark = pytest.mark.integration
@@ -98,3 +99,18 @@ def test_a_message_past_the_delivery_limit_is_dead_lettered_not_dropped(rabbit_u
     assert message.headers[REPLAYS_HEADER] == 1 and message.headers[PUBLISHER_HEADER] == "guest"
     assert message.delivery_info["exchange"] == "tags.retry"
     assert list_dead_letters(rabbit_uri) == []
+
+
+def test_broker_setup_sets_the_event_queue_policy(broker_users):
+    """`broker-setup` (what compose and `make run` deployments run) puts the policy on the
+    services' vhost, with the limit and the dead-letter exchange."""
+    result = cli(broker_users, "broker-setup")
+    assert result.returncode == 0, result.stderr
+    vhost = broker_users["LISA_AMQP_URI"].rsplit("/", 1)[1]
+    listed = rabbitmqctl("list_policies", "-p", vhost, "--formatter", "json")
+    [policy] = [p for p in json.loads(listed) if p["name"] == topology.EVENT_QUEUE_POLICY]
+    definition = policy["definition"]
+    if isinstance(definition, str):
+        definition = json.loads(definition)
+    assert policy["pattern"] == "^evt-" and policy["apply-to"] == "queues"
+    assert definition == topology.event_queue_policy()["definition"]
