@@ -57,7 +57,9 @@ def planned_users() -> list[dict]:
 
 
 def setup_users() -> list[str]:
-    """Create or update every service's broker user and its permissions; returns the users."""
+    """Create or update every service's broker user and its permissions, and the event queues'
+    policy (`topology.event_queue_policy`: delivery limit, dead letters) on their vhost;
+    returns the users."""
     plans = planned_users()
     api_url = config.RABBITMQ_API_URL.text()
     if api_url:
@@ -92,7 +94,25 @@ def definitions(plans: list[dict]) -> dict:
         "topic_permissions": [{"user": plan["user"], "vhost": plan["vhost"],
                                "exchange": exchange, "write": write, "read": read}
                               for plan in plans for exchange, write, read in plan["topics"]],
+        "policies": [event_queue_policy_definition(vhost)
+                     for vhost in sorted({plan["vhost"] for plan in plans})],
     }
+
+
+def event_queue_policy_definition(vhost: str, policy: dict | None = None) -> dict:
+    """The event queues' policy (review of issues 7, 8 and 13, finding 3) as a definition."""
+    policy = policy or topology.event_queue_policy()
+    return {"vhost": vhost, "name": policy["name"], "pattern": policy["pattern"],
+            "apply-to": policy["apply-to"], "definition": policy["definition"],
+            "priority": policy["priority"]}
+
+
+def set_event_queue_policy(vhost: str, policy: dict | None = None) -> None:
+    """The event queues' delivery limit and dead-letter exchange, with rabbitmqctl."""
+    policy = policy or topology.event_queue_policy()
+    rabbitmqctl("set_policy", "-p", vhost, "--apply-to", policy["apply-to"], "--priority",
+                str(policy["priority"]), policy["name"], policy["pattern"],
+                json.dumps(policy["definition"]))
 
 
 def password_hash(password: str) -> str:
@@ -141,4 +161,8 @@ def setup_users_over_http(api_url: str, plans: list[dict],
         for exchange, write, read in plan["topics"]:
             call("PUT", f"topic-permissions/{vhost}/{user}",
                  {"exchange": exchange, "write": write, "read": read})
+    for vhost in sorted({plan["vhost"] for plan in plans}):
+        policy = event_queue_policy_definition(vhost)
+        call("PUT", f"policies/{quote(vhost, safe='')}/{quote(policy['name'], safe='')}",
+             {key: policy[key] for key in ("pattern", "definition", "priority", "apply-to")})
     return [plan["user"] for plan in plans]

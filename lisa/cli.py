@@ -324,6 +324,11 @@ def cmd_dlq_replay(args) -> None:
                                  event_id=args.event_id, limit=args.limit, parked=args.parked)
     print(f"replayed {counts['replayed']}, parked {counts['parked']}, "
           f"left {counts['kept']} {'parked' if args.parked else 'dead'} letters")
+    if counts.get("needs"):
+        sys.exit(f"dlq-replay: letters kept: their consumers accept a replay only from their own "
+                 f"broker user; run this where {', '.join(counts['needs'])} "
+                 f"{'is' if len(counts['needs']) == 1 else 'are'} set (deploy/README.md, "
+                 f"Dead letters and replay)")
 
 
 def cmd_prometheus_config(args) -> None:

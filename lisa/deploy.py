@@ -171,6 +171,19 @@ def compose_config() -> dict:
             "restart": "on-failure",
         },
     }
+    # `docker compose run --rm operator dlq-replay`: the operator's tools, never started by
+    # `up` (profile). Dead letters are read as the administrator and replayed as each consumer's
+    # own broker user, whose retries alone its consumer believes (review finding 1); the
+    # administrator's password, which it also holds, is the greater power.
+    services["operator"] = {
+        **_lisa_image(),
+        "profiles": ["tools"],
+        "command": ["dlq-list"],
+        "environment": {**_common_env(), "LISA_AMQP_URI": _admin_amqp_uri(),
+                        **{config.SERVICE_AMQP_URI.name(c.name): _service_amqp_uri(c.name)
+                           for c in specs}},
+        "depends_on": ready,
+    }
     for c in specs:
         entry = {
             **_lisa_image(),
@@ -186,6 +199,9 @@ def compose_config() -> dict:
         if c.name == edge.name:
             entry["ports"] = [f"${{LISA_PUBLISHED_PORT:-{platform.default_port(c)}}}:"
                               f"{platform.default_port(c)}"]
+            # the reverse proxies in front of the edge (deploy/README.md; review finding 4)
+            hops = config.TRUSTED_PROXY_HOPS
+            entry["environment"][hops.variable] = f"${{{hops.variable}:-{hops.default}}}"
         services[c.name] = entry
     services["prometheus"] = {
         "image": PROMETHEUS_IMAGE,
@@ -193,7 +209,9 @@ def compose_config() -> dict:
                     "--storage.tsdb.path=/prometheus"],
         "volumes": ["./deploy/prometheus:/etc/prometheus/lisa:ro", "prometheus-data:/prometheus"],
         "ports": ["127.0.0.1:9090:9090"],
-        "depends_on": {c.name: {"condition": "service_healthy"} for c in specs},
+        # Started with the services, not after they are healthy: a service that never becomes
+        # healthy is what its `up == 0` alert is for (review of issues 7, 8 and 13, finding 7).
+        "depends_on": {c.name: {"condition": "service_started"} for c in specs},
         "healthcheck": _healthcheck(["CMD", "wget", "-q", "-O-",
                                      "http://127.0.0.1:9090/-/ready"], "20s"),
         "restart": "unless-stopped",
@@ -313,8 +331,8 @@ def k8s_service_env(c: ServiceSpec) -> list[dict]:
 
 def k8s_service_documents(c: ServiceSpec) -> list[dict]:
     """Deployment (probes, resources, scrape annotations, non-root), Service, PodDisruptionBudget,
-    HorizontalPodAutoscaler, the service's broker User and Permission (messaging topology
-    operator) and its Database (CloudNativePG)."""
+    HorizontalPodAutoscaler, the service's broker User, Permission and TopicPermissions
+    (messaging topology operator) and its Database (CloudNativePG)."""
     name, port = f"lisa-{c.name}", platform.default_port(c)
     edge = c.serves_routes is not None
     pod_labels = {**labels(c), "lisa.io/broker-client": "true", "lisa.io/database-client": "true",
@@ -387,11 +405,29 @@ def k8s_service_documents(c: ServiceSpec) -> list[dict]:
                   "spec": {"vhost": "/", "userReference": {"name": name},
                            "permissions": {"configure": configure, "write": write, "read": read},
                            "rabbitmqClusterReference": cluster}}
+    # Without these the user may publish any routing key on nameko-rpc and its own exchange
+    # and bind any key it reads (every request's identity, every reply): `broker-setup` sets
+    # the same with `set_topic_permissions` (review of issues 7, 8 and 13, finding 2).
+    topic_permissions = [
+        {"apiVersion": "rabbitmq.com/v1beta1", "kind": "TopicPermission",
+         "metadata": {"name": f"{name}-{_k8s_name(exchange)}", "labels": labels(c)},
+         "spec": {"vhost": "/", "userReference": {"name": name},
+                  "permissions": {"exchange": exchange, "write": topic_write,
+                                  "read": topic_read},
+                  "rabbitmqClusterReference": cluster}}
+        for exchange, topic_write, topic_read in topology.topic_permissions(
+            c.name, tuple(c.publishes))]
     database = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Database",
                 "metadata": {"name": name, "labels": labels(c)},
                 "spec": {"name": f"lisa_{c.name}", "owner": "app",
                          "cluster": {"name": POSTGRES_CLUSTER}}}
-    return [deployment, service, budget, autoscaler, user, permission, database]
+    return [deployment, service, budget, autoscaler, user, permission, *topic_permissions,
+            database]
+
+
+def _k8s_name(text: str) -> str:
+    """An exchange name as part of a Kubernetes object name (lower case, `-` for the rest)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def k8s_service_text(c: ServiceSpec) -> str:
@@ -399,9 +435,25 @@ def k8s_service_text(c: ServiceSpec) -> str:
             + yaml.safe_dump_all(k8s_service_documents(c), sort_keys=False, width=200))
 
 
+def k8s_broker_policy() -> dict:
+    """The event queues' delivery limit and dead-letter exchange (`topology.event_queue_policy`,
+    which `broker-setup` sets for compose and `make run`) as the topology operator's Policy."""
+    policy = topology.event_queue_policy()
+    return {"apiVersion": "rabbitmq.com/v1beta1", "kind": "Policy",
+            "metadata": {"name": policy["name"],
+                         "labels": {"app.kubernetes.io/part-of": "lisa"}},
+            "spec": {"name": policy["name"], "vhost": "/", "pattern": policy["pattern"],
+                     "applyTo": policy["apply-to"], "priority": policy["priority"],
+                     "definition": policy["definition"],
+                     "rabbitmqClusterReference": {"name": RABBITMQ_CLUSTER}}}
+
+
 def k8s_files() -> dict[str, str]:
-    """k8s/base/services/: a file per service and the kustomization listing them."""
+    """k8s/base/services/: a file per service, the broker policy and the kustomization
+    listing them."""
     files = {f"{c.name}.yaml": k8s_service_text(c) for c in platform.specs()}
+    files["broker-policy.yaml"] = "# " + GENERATED.format(command="k8s") + yaml.safe_dump(
+        k8s_broker_policy(), sort_keys=False, width=200)
     kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
                      "resources": sorted(files)}
     files["kustomization.yaml"] = "# " + GENERATED.format(command="k8s") + yaml.safe_dump(

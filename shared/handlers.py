@@ -592,10 +592,44 @@ def _browse(amqp_uri: str, queue, visit) -> None:
             message.requeue()
 
 
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value or "")
+
+
+def broker_letter(payload, message) -> dict | None:
+    """A letter for an event the broker itself dead-lettered from an event queue (the queue's
+    delivery limit, `topology.event_queue_policy`), or None if the message is not one. Its
+    publisher is the message's broker-validated `user_id` (the broker keeps it), never a claim
+    in the body: forging one in the dead-letter queue can name only the forger's own user,
+    which the consumer then refuses."""
+    deaths = (message.headers or {}).get("x-death")
+    if not deaths or not isinstance(deaths, list) or not isinstance(deaths[0], dict) or \
+            not isinstance(payload, dict) or "consumer" in payload:
+        return None
+    death = deaths[0]
+    queue = _text(death.get("queue"))
+    named = topology.consumer_of_queue(queue)
+    if named is None:
+        return None
+    source, event_type, consumer = named
+    delivery = Delivery.of(message)
+    return {"consumer": consumer, "queue": queue, "source": source, "event_type": event_type,
+            "reason": f"{_text(death.get('reason'))}: the broker dead-lettered it after "
+                      f"{_count(death.get('count'))} time(s)",
+            "failed_at": _text(death.get("time")) or None, "attempts": delivery.attempt,
+            "replays": delivery.replays, "publisher": message.properties.get("user_id"),
+            "exchange": _text(death.get("exchange")), "by_broker": True,
+            "headers": {k: v for k, v in delivery.headers.items()
+                        if k not in LETTER_KEYS and k != "x-death"
+                        and k != topology.DELAY_HEADER and isinstance(v, str | int | float | bool)},
+            "event_id": payload.get("event_id"), "body": payload}
+
+
 def list_dead_letters(amqp_uri: str, parked: bool = False) -> list[dict]:
     letters = []
 
     def visit(letter, message):
+        letter = broker_letter(letter, message) or letter
         letters.append({**letter, "written_by": message.properties.get("user_id")})
         return False
 
@@ -607,12 +641,18 @@ def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
                         event_id: str | None = None, limit: int | None = None,
                         parked: bool = False) -> dict:
     """Send the dead letters held now (optionally one consumer's, one event's) back to their
-    consumer's queue only, as that consumer's service. A letter that cannot be replayed (no
-    decodable body, or not written by its consumer's service) is parked at once; a replayed
-    event that fails again is parked by its consumer. `parked`: replay the parked letters
-    instead (an operator's deliberate second chance, `dlq-replay --parked`); one that cannot be
-    replayed stays parked. Returns counts by outcome."""
-    counts = {"replayed": 0, "parked": 0, "kept": 0}
+    consumer's queue only, as that consumer's service: read with `amqp_uri` (the operator's),
+    republished with `LISA_<SERVICE>_AMQP_URI` (the consumer's own broker user), since the
+    consumer believes a retry only from its own user (ADR 11). A letter that cannot be replayed
+    (no decodable body, or not written by its consumer's service) is parked at once; a replayed
+    event that fails again is parked by its consumer. A letter its consumer's service wrote as
+    its own broker user, when this process lacks that service's URI, is kept, not replayed as
+    someone else (which its consumer would refuse and park): `needs` names the variable to set
+    (review of issues 7, 8 and 13, finding 1). `parked`: replay the parked letters instead (an
+    operator's deliberate second chance, `dlq-replay --parked`); one that cannot be replayed
+    stays parked. Returns counts by outcome (and `needs`, when some letter needs a URI)."""
+    counts: dict = {"replayed": 0, "parked": 0, "kept": 0}
+    needs: list[str] = []
 
     def park(letter, message, why):
         if parked:   # it is parked already: leave it where it is
@@ -628,6 +668,8 @@ def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
         return True
 
     def visit(letter, message):
+        by_broker = broker_letter(letter, message)
+        letter = by_broker or letter
         wanted = (consumer is None or letter.get("consumer") == consumer) and \
             (event_id is None or letter.get("event_id") == event_id) and \
             (limit is None or counts["replayed"] + counts["parked"] < limit)
@@ -637,9 +679,21 @@ def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
         service = (letter.get("consumer") or "").split(".")[0]
         if "body" not in letter or not letter.get("queue") or not service:
             return park(letter, message, "cannot be replayed: not a decodable event")
-        if config.broker_users_enforced(service) and \
-                message.properties.get("user_id") != config.broker_user(service):
+        written_by = message.properties.get("user_id")
+        # Written by the consumer's service (its own broker user); or by the broker, the event
+        # as its publisher sent it, whose validated user_id the consumer checks on the replay.
+        writer = config.broker_user(letter.get("source") or "") if by_broker else \
+            config.broker_user(service)
+        if config.broker_users_enforced(service) and not by_broker and written_by != writer:
             return park(letter, message, "not written by its consumer's service")
+        if written_by == writer and not config.broker_users_enforced(service):
+            # The deployment gives each service its own broker user, but not to this process:
+            # a replay published as anyone else would be refused (and parked) by the consumer.
+            variable = config.SERVICE_AMQP_URI.name(service)
+            if variable not in needs:
+                needs.append(variable)
+            counts["kept"] += 1
+            return False
         uri = config.amqp_uri(service)
         user = config.amqp_user(uri)
         headers = {**(letter.get("headers") or {}), ATTEMPT_HEADER: 0,
@@ -656,4 +710,6 @@ def replay_dead_letters(amqp_uri: str, consumer: str | None = None,
         return True
 
     _browse(amqp_uri, PARKED_QUEUE if parked else DEAD_LETTER_QUEUE, visit)
+    if needs:
+        counts["needs"] = needs
     return counts

@@ -80,8 +80,12 @@ class ServiceReplyListener(ReplyListener):
         # No green thread switch since super().setup() set its queue: ServiceClient.setup,
         # which waits for the queue, only ever sees this one.
         first: Any = getattr(self, "queue")  # noqa: B009  (nameko's attribute, untyped)
+        # nameko's reply queue is durable and not exclusive (it expires when unused): under
+        # `default_queue_type = quorum` it would become a replicated Raft queue per process.
+        # It is one connection's, so classic, explicitly (review of issues 7, 8 and 13, 8).
         queue = Queue(first.name, exchange=rpc_exchange(), routing_key=self.routing_key,
-                      queue_arguments=first.queue_arguments)
+                      queue_arguments={**(first.queue_arguments or {}),
+                                       **topology.REPLY_QUEUE_ARGUMENTS})
         self.queue = queue
         self.consumer.queues = [queue]
 

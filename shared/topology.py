@@ -73,6 +73,37 @@ def event_queue(source: str, event_type: str, service: str, method: str,
     ])
 
 
+# RabbitMQ 4 gives a quorum queue a delivery limit of 20 by default and then drops the message
+# unless the queue dead-letters (review of issues 7, 8 and 13, finding 3). An event queue's
+# requeues are the "broker keeps it" path (a letter or retry could not be published), spaced by
+# up to a minute (shared/handlers.py Backoff): the limit is set explicitly, higher, and what
+# passes it goes to the platform's dead-letter queue, where `dlq-list` shows it (reason
+# `delivery_limit`) and `dlq-replay` replays it. A policy, not queue arguments: a classic queue
+# refuses `x-delivery-limit` as an argument (and ignores it in a policy), and a policy changes
+# the queues already declared, which arguments cannot.
+EVENT_QUEUE_POLICY = "lisa-event-queues"
+EVENT_QUEUE_DELIVERY_LIMIT = 50
+
+
+def event_queue_policy(delivery_limit: int = EVENT_QUEUE_DELIVERY_LIMIT) -> dict:
+    """The broker policy on every event queue (`broker-setup`; Kubernetes: a `Policy`)."""
+    return {"name": EVENT_QUEUE_POLICY, "pattern": r"^evt-", "apply-to": "queues",
+            "priority": 1,
+            "definition": {"delivery-limit": delivery_limit,
+                           "dead-letter-exchange": DEAD_LETTER_EXCHANGE.name}}
+
+
+def consumer_of_queue(queue: str) -> tuple[str, str, str] | None:
+    """(source, event_type, consumer) of an event queue's name, as `event_queue_name` makes it."""
+    if not queue.startswith("evt-") or "--" not in queue:
+        return None
+    left, consumer = queue[len("evt-"):].split("--", 1)
+    source, _, event_type = left.partition("-")
+    if not (source and event_type and "." in consumer):
+        return None
+    return source, event_type, consumer
+
+
 def handlers_of(service_classes):
     """(service name, method name, EventHandler) of every service-pool event handler."""
     for cls in service_classes:
@@ -114,6 +145,8 @@ def _any_of(names) -> str:
 
 RPC_EXCHANGE = Exchange("nameko-rpc", type="topic", durable=True)
 REPLY_PREFIX = "reply"
+# A process's RPC reply queue: one connection's, expiring when unused, never worth replicating.
+REPLY_QUEUE_ARGUMENTS = {"x-queue-type": "classic"}
 
 
 def reply_routing_key(service: str, token: str) -> str:

@@ -298,7 +298,13 @@ def remind_and_expire(uow: UnitOfWork, now: datetime, remind_after: int,
     """Unanswered referrals: a reminder after N working days, expiry (by the platform) after
     M."""
     counts = {"reminded": 0, "expired": 0}
-    for referral in uow.session.scalars(select(Referral).where(Referral.status == domain.SENT)):
+    # Every replica runs this timer: each row is locked while it is decided, and a row another
+    # replica holds is skipped (PostgreSQL; SQLite has one writer), so no referral is expired,
+    # with its history row and event, twice (review of issues 7, 8 and 13, finding 9). The lock
+    # re-reads the row: one a replica has just expired no longer matches `sent`.
+    due = select(Referral).where(Referral.status == domain.SENT).order_by(Referral.id) \
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    for referral in uow.session.scalars(due).all():
         sent = as_utc(referral.sent_at) or now
         if domain.expired(sent, now, expire_after):
             _move(uow.session, referral, domain.EXPIRED, platform(referral.antenna_id), now,

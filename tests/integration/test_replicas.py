@@ -20,10 +20,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lisa import demo, platform
 from lisa.cli import REPLICA_PORT_STEP
-from lisa.local import drop_databases, fresh_keys, stop_group, wait_ready
+from lisa.local import drop_databases, fresh_keys, rabbitmqctl, stop_group, wait_ready
 from shared.calendar import BRUSSELS
 from tests.conftest import ANTENNA, POSTGRES_ADMIN_URL, ROOT, eventually
-from tests.integration.conftest import Deployment, deployment_env, throwaway_vhost
+from tests.integration.conftest import (
+    Deployment,
+    cli,
+    deployment_env,
+    throwaway_vhost,
+    user_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -39,8 +45,10 @@ def deployment(replicas: dict[str, int], tmp_path: Path):
     """`lisa.cli run --replicas ...` on a vhost and databases of its own."""
     prefix = f"lisa_rep_{uuid.uuid4().hex[:8]}"
     tmp_path.mkdir(parents=True, exist_ok=True)
-    with throwaway_vhost() as rabbit_uri:
-        env, ports = deployment_env(rabbit_uri, prefix, tmp_path, fresh_keys())
+    with throwaway_vhost() as rabbit_uri, broker_users_on(rabbit_uri) as users:
+        # every replica connects as its service's own broker user, as deployed (review of
+        # issues 7, 8 and 13, finding 11): the permissions must allow what replicas do
+        env, ports = deployment_env(rabbit_uri, prefix, tmp_path, {**fresh_keys(), **users})
         log_path = tmp_path / f"{prefix}.log"
         argument = ",".join(f"{name}={count}" for name, count in replicas.items())
         with open(log_path, "w") as log:
@@ -60,6 +68,20 @@ def deployment(replicas: dict[str, int], tmp_path: Path):
                 stop_group(process)
                 print(log_path.read_text()[-3000:])
                 drop_databases(POSTGRES_ADMIN_URL, prefix)
+
+
+@contextlib.contextmanager
+def broker_users_on(rabbit_uri: str):
+    """One broker user per service on the vhost (`broker-setup`), deleted afterwards."""
+    users = user_env(rabbit_uri)
+    try:
+        result = cli(users, "broker-setup")
+        assert result.returncode == 0, result.stderr
+        yield users
+    finally:
+        for spec in platform.specs():
+            with contextlib.suppress(RuntimeError):
+                rabbitmqctl("delete_user", f"{users['LISA_BROKER_USER_PREFIX']}{spec.name}")
 
 
 def replica_url(running: Deployment, name: str, replica: int, path: str) -> str:

@@ -72,3 +72,35 @@ def test_purge_after_closure_keeps_anonymised_metadata(referrals_db):
                                                         NOW + timedelta(days=181))
     assert view["status"] == "declined" and view["reason"] == "addiction"
     assert view["redacted"] and view["content"]["message"] is None
+
+
+def test_two_replicas_running_the_timer_at_once_expire_a_referral_once(referrals_db,
+                                                                        monkeypatch):
+    """Review of issues 7, 8 and 13, finding 9: every replica runs the reminder/expiry timer.
+    Both runs here read the due referrals before either commits (each pauses while deciding);
+    one history row and one `referral_closed` event, whichever run wins."""
+    import eventlet
+
+    referral_id = send(referrals_db)
+    decide = use_cases.domain.expired
+
+    def slow_expired(*args, **kwargs):
+        eventlet.sleep(0.3)   # the other run reads the due rows meanwhile
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(use_cases.domain, "expired", slow_expired)
+
+    def run():
+        with referrals_db.unit_of_work() as uow:
+            return use_cases.remind_and_expire(uow, NOW + timedelta(days=15), 3, 10)["expired"]
+
+    runs = [eventlet.spawn(run) for _ in range(2)]
+    assert sorted(run.wait() for run in runs) == [0, 1]
+    with referrals_db.session() as session:
+        assert session.get(Referral, referral_id).status == "expired"
+        types = session.scalars(select(referrals_db.outbox.c.event_type)).all()
+        moves = session.execute(text(
+            "SELECT to_status FROM referral_history WHERE referral_id = :id"),
+            {"id": referral_id}).scalars().all()
+    assert types == ["referral_sent", "referral_closed"]
+    assert moves.count("expired") == 1

@@ -142,6 +142,37 @@ def test_the_infrastructure_of_the_compose_file():
     assert datasources[0]["url"] == "http://prometheus:9090"
 
 
+def test_the_gateway_is_given_its_trusted_proxy_hops_from_env():
+    """Review of issues 7, 8 and 13, finding 4: the guide tells operators to set
+    LISA_TRUSTED_PROXY_HOPS, which must then reach the edge's container (default 0)."""
+    variable = config.TRUSTED_PROXY_HOPS.variable
+    services = compose()["services"]
+    assert services[platform.edge().name]["environment"][variable] == f"${{{variable}:-0}}"
+    example = (ROOT_PATH / ".env.example").read_text().splitlines()
+    assert f"{variable}=0" in example
+
+
+def test_prometheus_starts_without_waiting_for_healthy_services():
+    """Finding 7: Prometheus waiting for every service to be healthy could never report the one
+    that is not (`up == 0`)."""
+    depends = compose()["services"]["prometheus"]["depends_on"]
+    assert depends and all(d == {"condition": "service_started"} for d in depends.values())
+
+
+def test_the_operator_tools_read_as_administrator_and_replay_as_each_service():
+    """Finding 1: `docker compose run --rm operator dlq-replay` has the administrator's URI (to
+    read the dead letters) and every service's own (to replay as the consumer), and `up` does
+    not start it."""
+    services = compose()["services"]
+    operator = services["operator"]
+    assert operator["profiles"] == ["tools"]
+    assert operator["environment"]["LISA_AMQP_URI"].startswith(
+        f"pyamqp://{deploy.BROKER_ADMIN}:")
+    for spec in platform.specs():
+        variable = config.SERVICE_AMQP_URI.name(spec.name)
+        assert operator["environment"][variable] == services[spec.name]["environment"][variable]
+
+
 def test_the_compose_prometheus_scrapes_every_service_at_its_container():
     scrape = yaml.safe_load((ROOT_PATH / "deploy" / "prometheus" / "compose.yml").read_text())
     targets = {job["job_name"]: job["static_configs"][0]["targets"]
@@ -296,6 +327,28 @@ def test_every_registered_service_has_its_deployment_probes_scrape_entry_and_mor
         assert user["importCredentialsSecret"] == {"name": f"lisa-broker-{spec.name}"}
         assert by_kind(documents, "Database")[resource]["spec"]["name"] == f"lisa_{spec.name}"
     assert "lisa-migrate" in by_kind(documents, "Job")
+
+
+def test_every_broker_user_has_the_topic_permissions_broker_setup_gives(overlay):
+    """Review of issues 7, 8 and 13, finding 2: without TopicPermissions a service's user may
+    bind `#` on nameko-rpc (every request's identity, every reply) and publish any event type
+    on its own exchange. Each (service, exchange) of `topology.topic_permissions` has one."""
+    name, documents = overlay
+    granted: dict[tuple[str, str], dict] = {}
+    for resource in by_kind(documents, "TopicPermission").values():
+        spec = resource["spec"]
+        assert spec["rabbitmqClusterReference"] == {"name": deploy.RABBITMQ_CLUSTER}
+        key = (spec["userReference"]["name"], spec["permissions"]["exchange"])
+        assert key not in granted, f"{name}: two TopicPermissions for {key}"
+        granted[key] = {"write": spec["permissions"]["write"],
+                        "read": spec["permissions"]["read"]}
+    wanted = {(f"lisa-{spec.name}", exchange): {"write": write, "read": read}
+              for spec in platform.specs()
+              for exchange, write, read in topology.topic_permissions(spec.name,
+                                                                      tuple(spec.publishes))}
+    assert granted == wanted
+    assert ("lisa-tags", "nameko-rpc") in granted and \
+        granted[("lisa-tags", "nameko-rpc")]["read"] != ".*"
 
 
 def test_the_overlays_differ_where_they_should():
