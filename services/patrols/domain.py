@@ -22,9 +22,28 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from shared.state_machine import USERS, Lifecycle
+
 POST_KINDS = ("school_gate", "market", "event", "hotspot", "park", "transport_stop")
 SKILLS = ("sanctions", "fr", "nl", "first_aid")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# A roster is drafted by the solver, published by the warden coordinator, and superseded when a
+# later roster of the same period is published; a swap is offered by a warden, accepted by
+# another, then approved or refused by the coordinator. Every move through shared/state_machine.
+DRAFT, PUBLISHED, SUPERSEDED = "draft", "published", "superseded"
+ROSTER_LIFECYCLE = Lifecycle(
+    "roster", (DRAFT, PUBLISHED, SUPERSEDED),
+    {DRAFT: {PUBLISHED: USERS}, PUBLISHED: {SUPERSEDED: USERS}, SUPERSEDED: {}},
+    stamps={PUBLISHED: ("published_at",)},
+)
+OFFERED, ACCEPTED, APPROVED, REFUSED = "offered", "accepted", "approved", "refused"
+SWAP_LIFECYCLE = Lifecycle(
+    "swap", (OFFERED, ACCEPTED, APPROVED, REFUSED),
+    {OFFERED: {ACCEPTED: USERS}, ACCEPTED: {APPROVED: USERS, REFUSED: USERS},
+     APPROVED: {}, REFUSED: {}},
+    stamps={APPROVED: ("decided_at",), REFUSED: ("decided_at",)},
+)
 
 # The hard rules (docs/adr/0020-patrols-roster-rules-and-model.md).
 MAX_DAILY_MINUTES = 9 * 60

@@ -104,6 +104,18 @@ class Roster(Base):
                                                           nullable=True)
 
 
+class RosterHistory(Base):
+    __tablename__ = "roster_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    roster_id: Mapped[int] = mapped_column(ForeignKey("rosters.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class RosterAssignment(Base):
     __tablename__ = "roster_assignments"
     __table_args__ = (UniqueConstraint("roster_id", "slot_id", "warden_id"),)
@@ -126,6 +138,18 @@ class Swap(Base):
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SwapHistory(Base):
+    __tablename__ = "swap_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    swap_id: Mapped[int] = mapped_column(ForeignKey("swaps.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class FeedToken(Base):

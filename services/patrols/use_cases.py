@@ -22,9 +22,12 @@ from services.patrols.models import (
     Post,
     Roster,
     RosterAssignment,
+    RosterHistory,
     Swap,
+    SwapHistory,
     Warden,
 )
+from shared import state_machine
 from shared.calendar import BRUSSELS
 from shared.clock import as_utc
 from shared.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -81,6 +84,32 @@ def _warden(session: Session, antenna_id: str, warden_id: object) -> Warden:
     if warden is None or warden.antenna_id != antenna_id:
         raise NotFound("No such warden.")
     return warden
+
+
+def _roster_move(session: Session, roster: Roster, target: str | None, by: Identity,
+                 now: datetime, why: str | None = None) -> None:
+    """Every status change of a roster (None: its first), checked and in its history."""
+    _moved(session, domain.ROSTER_LIFECYCLE, roster, target, by, now, why,
+           lambda step: session.add(RosterHistory(roster_id=roster.id, **step.row())))
+
+
+def _swap_move(session: Session, swap: Swap, target: str | None, by: Identity, now: datetime,
+               why: str | None = None) -> None:
+    _moved(session, domain.SWAP_LIFECYCLE, swap, target, by, now, why,
+           lambda step: session.add(SwapHistory(swap_id=swap.id, **step.row())))
+
+
+def _moved(session: Session, lifecycle: state_machine.Lifecycle, record: Any,
+           target: str | None, by: Identity, now: datetime, why: str | None,
+           write: state_machine.Write) -> None:
+    try:
+        if target is None:
+            state_machine.begin(lifecycle, record, record.status, by=by, at=now, write=write,
+                                why=why)
+        else:
+            state_machine.move(lifecycle, record, target, by=by, at=now, why=why, write=write)
+    except state_machine.MoveRefused as exc:
+        raise InvalidTransition(str(exc)) from None
 
 
 def _roster(session: Session, antenna_id: str, roster_id: object) -> Roster:
@@ -234,6 +263,7 @@ def solve(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any], now: dat
                     created_at=now)
     session.add(roster)
     session.flush()
+    _roster_move(session, roster, None, identity, now, f"{result.method}, {result.status}")
     slots = instance.slots_by_id
     for a in result.assignments:
         slot = slots[a.slot_id]
@@ -265,8 +295,9 @@ def publish(uow: UnitOfWork, identity: Identity, roster_id: object, now: datetim
     for other in session.scalars(select(Roster).where(
             Roster.antenna_id == antenna_id, Roster.status == "published",
             Roster.first_day <= roster.last_day, Roster.last_day >= roster.first_day)):
-        other.status = "superseded"
-    roster.status, roster.published_at = "published", now
+        _roster_move(session, other, domain.SUPERSEDED, identity, now,
+                     f"roster {roster.id} published for the period")
+    _roster_move(session, roster, domain.PUBLISHED, identity, now)
     session.flush()
     required = sum(s.required for s in instance.slots)
     uow.emit("roster_published", {
@@ -304,9 +335,10 @@ def offer_swap(uow: UnitOfWork, identity: Identity, data: Mapping[str, Any],
             RosterAssignment.warden_id == me.id)).first():
         raise _invalid("slot_id", "not one of your shifts in this roster")
     swap = Swap(roster_id=roster.id, slot_id=data["slot_id"], from_warden_id=me.id,
-                status="offered", created_at=now)
+                status=domain.OFFERED, created_at=now)
     session.add(swap)
     session.flush()
+    _swap_move(session, swap, None, identity, now)
     view = views.swap_view(swap)
     uow.commit()
     return view
@@ -333,7 +365,8 @@ def accept_swap(uow: UnitOfWork, identity: Identity, swap_id: object, now: datet
     if swap.from_warden_id == me.id:
         raise _invalid("swap_id", "you offered this shift")
     _check_swap(session, swap, me.id, now, authority)
-    swap.to_warden_id, swap.status = me.id, "accepted"
+    _swap_move(session, swap, domain.ACCEPTED, identity, now)
+    swap.to_warden_id = me.id
     session.flush()
     view = views.swap_view(swap)
     uow.commit()
@@ -374,7 +407,7 @@ def decide_swap(uow: UnitOfWork, identity: Identity, swap_id: object, approve: b
             RosterAssignment.slot_id == swap.slot_id,
             RosterAssignment.warden_id == swap.from_warden_id)).one()
         row.warden_id = swap.to_warden_id
-    swap.status, swap.decided_at = ("approved" if approve else "refused"), now
+    _swap_move(session, swap, domain.APPROVED if approve else domain.REFUSED, identity, now)
     session.flush()
     view = views.swap_view(swap)
     uow.commit()
