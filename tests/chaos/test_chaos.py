@@ -266,9 +266,13 @@ def publish_poison(deployment: ChaosDeployment) -> dict:
 
 
 def consumers_of(source: str, event_type: str) -> list[str]:
+    """Every consumer of that event: the handlers that name it, and the services that consume
+    every event (the indicators: one batched consumer per publisher)."""
     return [f"{service}.{method}"
             for service, method, handler in topology.handlers_of(platform.service_classes())
-            if (handler.source_service, handler.event_type) == (source, event_type)]
+            if (handler.source_service, handler.event_type) == (source, event_type)] + \
+        [f"{spec.name}.on_{source}_event" for spec in platform.specs()
+         if spec.consumes_every_event]
 
 
 # -- what the broker and the databases hold ------------------------------------------------------

@@ -187,7 +187,9 @@ def test_a_new_service_folder_and_registry_line_are_all_it_takes(notebook_regist
                                       "on_incident_reported")
     assert queue in {q.name for q in topology.event_queues(classes)}
     configure, write, read = topology.broker_permissions(NAME, classes)
-    assert queue in configure.replace("\\", "") and "notebook\\.events" in write
+    # it consumes its event queue (which `migrate` declares) and publishes on its own exchange
+    assert queue in read.replace("\\", "") and queue not in configure.replace("\\", "")
+    assert "notebook\\.events" in write
 
     # keys, settings, Prometheus
     keys = local.fresh_keys()

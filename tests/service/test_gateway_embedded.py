@@ -222,7 +222,9 @@ def test_auditor_sees_who_read_a_contact_but_not_the_contact(embedded_platform):
                         user).status_code == 403
 
 
-def test_home_page_points_to_the_api(embedded_platform):
-    page = embedded_platform.call("GET", "/")
+def test_home_page_asks_to_log_in_and_the_api_page_points_to_the_api(embedded_platform):
+    page = embedded_platform.call("GET", "/")      # the web pages: log in first
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
-    assert "/api/v1/openapi.json" in page.text
+    assert 'name="password"' in page.text
+    api_page = embedded_platform.call("GET", "/api-docs")    # public, as the API document is
+    assert api_page.status_code == 200 and "/api/v1/openapi.json" in api_page.text
