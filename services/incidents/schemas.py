@@ -41,9 +41,15 @@ class ReportIncidentSchema(Schema):
             raise ValidationError("The description is empty.")
 
 
+def known_partner(code: str) -> None:
+    # marshmallow 4 ignores a validator's return value: it must raise
+    if code not in partner_codes():
+        raise ValidationError(f"Unknown partner '{code}'.")
+
+
 class TriageSchema(Schema):
     category = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
-    partner = fields.String(load_default=None, validate=lambda code: code in partner_codes(),
+    partner = fields.String(load_default=None, validate=known_partner,
                             metadata={"description": "Partner code; overrides the routing."})
     note = fields.String(load_default=None, validate=validate.Length(max=1000))
 

@@ -53,7 +53,13 @@ class Texts(_Strict):
     en = fields.String(required=True, validate=validate.Length(min=1))
 
 
-Scalar = fields.Raw(validate=lambda v: v is None or isinstance(v, str | int | float | bool))
+def _scalar(value: object) -> None:
+    # marshmallow 4 ignores a validator's return value: it must raise
+    if not (value is None or isinstance(value, str | int | float | bool)):
+        raise ValidationError("A where value is a string, a number, true/false or null.")
+
+
+Scalar = fields.Raw(validate=_scalar)
 
 
 class Where(fields.Dict):

@@ -336,10 +336,9 @@ def check_indicators(deployment: ChaosDeployment, poison_ids: set) -> str:
     it is added to the owner's side, never more."""
     if "indicators" not in platform.names():
         return "skipped: no indicators service registered (lisa/platform.py)"
-    ids = sorted(str(i) for i in poison_ids if i)
-    counted_poison = deployment.query("indicators", (
-        "SELECT count(*) FROM event_store WHERE event_id IN :ids").replace(
-            ":ids", "(" + ", ".join(f"'{i}'" for i in ids) + ")"))[0][0] if ids else 0
+    counted_poison = sum(deployment.query(
+        "indicators", "SELECT count(*) FROM event_store WHERE event_id = :id", id=str(event_id)
+    )[0][0] for event_id in poison_ids if event_id)
 
     def stored(source: str, event_type: str) -> int:
         return deployment.query("indicators", (

@@ -139,3 +139,16 @@ def test_random_bodies_never_produce_5xx(shared_platform):
         assert response.status_code < 500, (path, response.text)
         statuses.add(response.status_code)
     assert statuses & {400, 401, 403, 409, 422}
+
+
+def test_a_triage_to_a_partner_that_does_not_exist_is_refused(shared_platform):
+    """marshmallow 4 ignores a validator that returns False: the partner check must raise."""
+    api = shared_platform
+    incident_id = api.call("POST", "/api/v1/incidents", "desk",
+                           json=GRAFFITI).json()["incident"]["id"]
+    response = api.call("POST", f"/api/v1/incidents/{incident_id}/triage", "coordinator",
+                        json={"partner": "nobody"})
+    assert response.status_code == 422, response.text
+    assert "partner" in response.json()["error"]["fields"]
+    incident = api.call("GET", f"/api/v1/incidents/{incident_id}", "coordinator").json()
+    assert incident["status"] == "new"

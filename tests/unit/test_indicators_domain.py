@@ -191,3 +191,14 @@ def test_target_status():
     assert domain.status_against(3, 4, "median_duration") == "not_met"
     assert domain.status_against(None, 4, "count") is None
     assert domain.status_against(4, None, "count") is None
+
+
+def test_a_where_value_must_be_a_scalar():
+    """marshmallow 4 ignores a validator that returns False: the scalar check must raise."""
+    import pytest
+    from marshmallow import ValidationError
+
+    from services.indicators.catalogue import Scalar
+    with pytest.raises(ValidationError):
+        Scalar.deserialize({"nested": "object"})
+    assert Scalar.deserialize("graffiti") == "graffiti"
