@@ -67,13 +67,14 @@ def setup_users() -> list[str]:
     # Each rabbitmqctl call boots an Erlang VM (1.5 s idle, 4 s on a loaded machine): one call
     # imports every user and permission as definitions (on standard input: no password in a
     # file or a process list); topic permissions on exchanges no longer planned are cleared.
+    ours = {plan["user"] for plan in plans}
     for vhost in sorted({plan["vhost"] for plan in plans}):
         planned = {(plan["user"], exchange) for plan in plans if plan["vhost"] == vhost
                    for exchange, _, _ in plan["topics"]}
         listed = rabbitmqctl("list_topic_permissions", "-p", vhost, "--no-table-headers")
-        stale = {user for user, exchange, *_ in (line.split("\t") for line in
-                                                listed.splitlines() if line.strip())
-                 if user in {plan["user"] for plan in plans} and (user, exchange) not in planned}
+        rows = [line.split("\t") for line in listed.splitlines() if line.strip()]
+        stale = {user for user, exchange, *_ in rows
+                 if user in ours and (user, exchange) not in planned}
         for user in sorted(stale):
             rabbitmqctl("clear_topic_permissions", "-p", vhost, user)
     rabbitmqctl("import_definitions", stdin=json.dumps(definitions(plans)))
