@@ -147,7 +147,7 @@ class IncidentsService:
 
     @rpc
     def incident_facts(self, incident_id):
-        """For a service checking an event of an incident (the tags service)."""
+        """For a service checking an event of an incident (tags, patrols): one statement."""
         identity = self.caller.current
         with self.db.session() as session:
             return INCIDENT_FACTS.dump(views.incident_facts(session, identity, incident_id))

@@ -65,7 +65,7 @@ class PatrolsService:
         self.caller.act_as_service()
         try:
             with deadline():
-                incident = self.incidents.get(event.payload["incident_id"])
+                incident = self.incidents.incident_facts(event.payload["incident_id"])
         except NotFound:
             raise Rejected(f"incident {event.payload['incident_id']} does not exist in antenna "
                            f"{event.antenna_id!r}") from None
